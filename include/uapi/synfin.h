@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * synfin user-space ABI: the only contract between synfin.ko and its readers.
+ *
+ * /dev/synfin yields a stream of fixed-size struct synfin_event records.
+ * Every record carries its ABI version; a change to this layout bumps
+ * SYNFIN_ABI_VERSION, and the viewer refuses records of another version.
+ */
+#ifndef _UAPI_SYNFIN_H
+#define _UAPI_SYNFIN_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define SYNFIN_ABI_VERSION	1
+#define SYNFIN_DEVICE		"/dev/synfin"
+
+/* struct synfin_event.kind */
+enum synfin_kind {
+	SYNFIN_EV_STATE    = 1,	/* a tcp_set_state() transition */
+	SYNFIN_EV_LOST     = 2,	/* this reader lost .lost events (overrun) */
+	SYNFIN_EV_TW_ENTER = 3,	/* connection handed to a timewait sock */
+	SYNFIN_EV_TW_EXIT  = 4,	/* timewait sock gone */
+};
+
+/* Kernel TCP state numbers (include/net/tcp_states.h), stable ABI. */
+enum synfin_tcp_state {
+	SYNFIN_TCP_ESTABLISHED  = 1,
+	SYNFIN_TCP_SYN_SENT     = 2,
+	SYNFIN_TCP_SYN_RECV     = 3,
+	SYNFIN_TCP_FIN_WAIT1    = 4,
+	SYNFIN_TCP_FIN_WAIT2    = 5,
+	SYNFIN_TCP_TIME_WAIT    = 6,
+	SYNFIN_TCP_CLOSE        = 7,
+	SYNFIN_TCP_CLOSE_WAIT   = 8,
+	SYNFIN_TCP_LAST_ACK     = 9,
+	SYNFIN_TCP_LISTEN       = 10,
+	SYNFIN_TCP_CLOSING      = 11,
+	SYNFIN_TCP_NEW_SYN_RECV = 12,
+	SYNFIN_TCP_MAX_STATES   = 13,
+};
+
+/* struct synfin_event.family: the socket's address family (AF_INET/AF_INET6) */
+#define SYNFIN_AF_INET		2
+#define SYNFIN_AF_INET6		10
+
+/*
+ * One event, 128 bytes, naturally aligned, no implicit padding.
+ *
+ * Addresses: IPv4 in the first 4 bytes (network order), rest zero; IPv6 all
+ * 16 bytes. An AF_INET6 socket talking IPv4 carries v4-mapped addresses.
+ * Ports are in host byte order. ts_ns is CLOCK_MONOTONIC; SYNFIN_IOC_CLOCK
+ * gives the pair needed to convert it to wall-clock time.
+ * cookie is the socket cookie (the value `ss -e` prints as "sk:"): synfin
+ * assigns one if the socket has none yet; those have bit 63 set.
+ * pid/tgid/comm: the owning process where known, else 0 and "".
+ */
+struct synfin_event {
+	__u16 abi;		/* SYNFIN_ABI_VERSION */
+	__u8  kind;		/* enum synfin_kind */
+	__u8  family;		/* SYNFIN_AF_INET / SYNFIN_AF_INET6 */
+	__u8  oldstate;		/* enum synfin_tcp_state */
+	__u8  newstate;
+	__u8  flags;		/* SYNFIN_F_* */
+	__u8  __pad0;
+	__u32 cpu;		/* CPU the event was recorded on */
+	__u32 netns;		/* network namespace inode number */
+	__u64 ts_ns;		/* CLOCK_MONOTONIC, ns */
+	__u64 cookie;		/* socket cookie; never a kernel pointer */
+	__u32 pid;		/* thread id of the owner, 0 if unknown */
+	__u32 tgid;		/* process id of the owner, 0 if unknown */
+	__u16 sport;		/* local port, host order */
+	__u16 dport;		/* remote port, host order */
+	__u32 __pad1;
+	__u8  saddr[16];	/* local address */
+	__u8  daddr[16];	/* remote address */
+	char  comm[16];		/* owner's comm, NUL-padded */
+	__u64 lost;		/* SYNFIN_EV_LOST: events this reader lost */
+	__u64 tw_duration_ns;	/* SYNFIN_EV_TW_EXIT: time spent in timewait */
+	__u32 tw_count;		/* SYNFIN_EV_TW_*: netns timewait count after it */
+	__u32 tw_timeout_ms;	/* SYNFIN_EV_TW_ENTER: timeout the kernel armed */
+	__u8  tw_substate;	/* SYNFIN_EV_TW_*: TIME_WAIT or FIN_WAIT2 */
+	__u8  tw_reason;	/* SYNFIN_EV_TW_EXIT: enum synfin_tw_reason */
+	__u8  __pad2[6];
+};
+
+#define SYNFIN_EVENT_SIZE	128
+
+/* struct synfin_event.flags */
+#define SYNFIN_F_SOFTIRQ	0x01	/* recorded outside process context */
+
+/* Why a reader lost events (index into synfin_stats.lost[]). */
+enum synfin_lost_reason {
+	SYNFIN_LOST_OVERRUN = 0,	/* reader fell a full ring behind */
+	SYNFIN_LOST_REASONS = 4,	/* room for more reasons, ABI-stable */
+};
+
+/* Module-wide statistics, summed over CPUs and readers. */
+struct synfin_stats {
+	__u64 seen;		/* hook invocations (all protocols) */
+	__u64 recorded;		/* events written to the ring */
+	__u64 filtered;		/* invocations dropped as not TCP */
+	__u64 delivered;	/* records copied to readers (sum over readers) */
+	__u64 lost_total;	/* sum of lost[] */
+	__u64 lost[SYNFIN_LOST_REASONS];
+	__u32 readers;		/* open files */
+	__u32 ring_size;	/* records per CPU */
+	__u32 nr_cpus;		/* per-CPU rings */
+	__u32 hook;		/* enum synfin_hook in use */
+	__u64 __reserved[4];
+};
+
+/* Per-open-file statistics. */
+struct synfin_reader_stats {
+	__u64 delivered;	/* records read by this file */
+	__u64 lost;		/* events this file lost */
+	__u64 pending;		/* records ready to read now (lower bound) */
+	__u64 __reserved[5];
+};
+
+/* For converting ts_ns: both clocks read at (nearly) the same instant. */
+struct synfin_clock {
+	__u64 mono_ns;		/* CLOCK_MONOTONIC */
+	__u64 real_ns;		/* CLOCK_REALTIME */
+};
+
+enum synfin_hook {
+	SYNFIN_HOOK_NONE       = 0,
+	SYNFIN_HOOK_TRACEPOINT = 1,
+	SYNFIN_HOOK_KPROBE     = 2,
+};
+
+#define SYNFIN_IOC_MAGIC	0xF5
+
+/* Returns SYNFIN_ABI_VERSION as the ioctl's return value. */
+#define SYNFIN_IOC_ABI_VERSION	_IO(SYNFIN_IOC_MAGIC, 0x01)
+#define SYNFIN_IOC_STATS	_IOR(SYNFIN_IOC_MAGIC, 0x02, struct synfin_stats)
+#define SYNFIN_IOC_READER_STATS	_IOR(SYNFIN_IOC_MAGIC, 0x03, struct synfin_reader_stats)
+#define SYNFIN_IOC_CLOCK	_IOR(SYNFIN_IOC_MAGIC, 0x04, struct synfin_clock)
+/* Move this file's cursor back to the oldest record still in the ring. */
+#define SYNFIN_IOC_REWIND	_IO(SYNFIN_IOC_MAGIC, 0x05)
+
+/*
+ * Capture files (`synfin -w`): this header, then whole records.
+ * All fields little-endian as written by the machine that captured.
+ */
+#define SYNFIN_CAPTURE_MAGIC	"SYNFINCAP\0\0\0"	/* 12 bytes used */
+
+struct synfin_capture_header {
+	char  magic[12];
+	__u16 abi;		/* SYNFIN_ABI_VERSION of the records */
+	__u16 record_size;	/* SYNFIN_EVENT_SIZE */
+	__u64 mono_ns;		/* struct synfin_clock at capture start */
+	__u64 real_ns;
+	__u8  __reserved[32];
+};
+
+#define SYNFIN_CAPTURE_HEADER_SIZE	64
+
+#endif /* _UAPI_SYNFIN_H */

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/synfin: each open file is an independent reader with its own cursor
+ * (the /dev/kmsg model). read() returns whole records; lost records are
+ * reported in-stream as SYNFIN_EV_LOST markers and counted per file.
+ *
+ * An open file holds a reference on the module (the misc core takes it),
+ * so rmmod is refused with EBUSY while any reader is open; close the
+ * readers, then unload.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "synfin.h"
+
+/* Records copied to user space per batch (one bounce buffer per read). */
+#define SYNFIN_READ_BATCH	64
+
+struct synfin_file {
+	struct mutex lock;		/* serializes readers of this file */
+	struct synfin_cursor cursor;
+};
+
+static atomic_t synfin_readers;
+
+u32 synfin_chardev_readers(void)
+{
+	return atomic_read(&synfin_readers);
+}
+
+static int synfin_open(struct inode *inode, struct file *file)
+{
+	struct synfin_file *sf;
+	int err;
+
+	if (!(file->f_mode & FMODE_READ) || (file->f_mode & FMODE_WRITE))
+		return -EINVAL;	/* nothing to write: open O_RDONLY */
+
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	if (!sf)
+		return -ENOMEM;
+	mutex_init(&sf->lock);
+	err = synfin_cursor_init(&sf->cursor);
+	if (err) {
+		kfree(sf);
+		return err;
+	}
+	file->private_data = sf;
+	atomic_inc(&synfin_readers);
+	return nonseekable_open(inode, file);
+}
+
+static int synfin_release(struct inode *inode, struct file *file)
+{
+	struct synfin_file *sf = file->private_data;
+
+	atomic_dec(&synfin_readers);
+	synfin_cursor_destroy(&sf->cursor);
+	kfree(sf);
+	return 0;
+}
+
+static bool synfin_file_ready(struct synfin_file *sf)
+{
+	bool ready;
+
+	/* A reader holding the lock is about to consume: report ready. */
+	if (!mutex_trylock(&sf->lock))
+		return true;
+	ready = synfin_cursor_ready(&sf->cursor);
+	mutex_unlock(&sf->lock);
+	return ready;
+}
+
+static bool synfin_file_wait_cond(struct synfin_file *sf)
+{
+	synfin_ring_arm_wakeup();
+	return synfin_file_ready(sf);
+}
+
+static ssize_t synfin_read(struct file *file, char __user *buf, size_t count,
+			   loff_t *ppos)
+{
+	struct synfin_file *sf = file->private_data;
+	size_t want = count / sizeof(struct synfin_event);
+	struct synfin_event *batch;
+	size_t n = 0;
+	ssize_t ret;
+
+	if (!want)
+		return -EINVAL;	/* whole records only */
+	want = min_t(size_t, want, SYNFIN_READ_BATCH);
+
+	batch = kmalloc_array(want, sizeof(*batch), GFP_KERNEL);
+	if (!batch)
+		return -ENOMEM;
+
+	for (;;) {
+		if (mutex_lock_interruptible(&sf->lock)) {
+			ret = -ERESTARTSYS;
+			goto free_batch;
+		}
+		while (n < want && synfin_cursor_next(&sf->cursor, &batch[n]))
+			n++;
+		if (n)
+			break;
+		mutex_unlock(&sf->lock);
+
+		if (file->f_flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			goto free_batch;
+		}
+		ret = wait_event_interruptible(*synfin_ring_waitqueue(),
+					       synfin_file_wait_cond(sf));
+		if (ret)
+			goto free_batch;
+	}
+
+	if (copy_to_user(buf, batch, n * sizeof(*batch))) {
+		/* Consumed but not delivered: report them as lost, never hide. */
+		sf->cursor.lost_pending += n;
+		sf->cursor.lost += n;
+		sf->cursor.delivered -= n;
+		synfin_ring_account(0, n);
+		ret = -EFAULT;
+	} else {
+		synfin_ring_account(n, 0);
+		ret = n * sizeof(*batch);
+	}
+	mutex_unlock(&sf->lock);
+free_batch:
+	kfree(batch);
+	return ret;
+}
+
+static __poll_t synfin_poll(struct file *file, poll_table *wait)
+{
+	struct synfin_file *sf = file->private_data;
+
+	poll_wait(file, synfin_ring_waitqueue(), wait);
+	return synfin_file_wait_cond(sf) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static long synfin_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct synfin_file *sf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case SYNFIN_IOC_ABI_VERSION:
+		return SYNFIN_ABI_VERSION;
+
+	case SYNFIN_IOC_STATS: {
+		struct synfin_stats st;
+
+		memset(&st, 0, sizeof(st));
+		synfin_record_stats(&st);
+		synfin_ring_stats(&st);
+		st.readers = synfin_chardev_readers();
+		st.hook = synfin_hook_in_use();
+		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+	}
+
+	case SYNFIN_IOC_READER_STATS: {
+		struct synfin_reader_stats rs;
+
+		memset(&rs, 0, sizeof(rs));
+		mutex_lock(&sf->lock);
+		rs.delivered = sf->cursor.delivered;
+		rs.lost = sf->cursor.lost;
+		rs.pending = synfin_cursor_pending(&sf->cursor);
+		mutex_unlock(&sf->lock);
+		return copy_to_user(uarg, &rs, sizeof(rs)) ? -EFAULT : 0;
+	}
+
+	case SYNFIN_IOC_CLOCK: {
+		struct synfin_clock clk;
+
+		clk.mono_ns = ktime_get_ns();
+		clk.real_ns = ktime_get_real_ns();
+		return copy_to_user(uarg, &clk, sizeof(clk)) ? -EFAULT : 0;
+	}
+
+	case SYNFIN_IOC_REWIND:
+		if (arg)
+			return -EINVAL;
+		mutex_lock(&sf->lock);
+		synfin_cursor_rewind(&sf->cursor);
+		mutex_unlock(&sf->lock);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+static const struct file_operations synfin_fops = {
+	.owner		= THIS_MODULE,
+	.open		= synfin_open,
+	.release	= synfin_release,
+	.read		= synfin_read,
+	.poll		= synfin_poll,
+	.unlocked_ioctl	= synfin_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice synfin_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "synfin",
+	.fops	= &synfin_fops,
+	.mode	= 0600,
+};
+
+int synfin_chardev_register(void)
+{
+	int err = misc_register(&synfin_misc);
+
+	if (err)
+		pr_err("cannot register /dev/synfin: %d\n", err);
+	return err;
+}
+
+void synfin_chardev_unregister(void)
+{
+	misc_deregister(&synfin_misc);
+}

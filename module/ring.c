@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-CPU event rings with kmsg-style readers.
+ *
+ * Producers write only their own CPU's ring, with local interrupts off for
+ * the 128-byte copy: no locks, no atomics, no shared cache line written per
+ * event. Each slot carries the sequence number of the record in it, written
+ * last, so a lock-free reader can tell a whole record from one being
+ * overwritten (seqcount-style: check before and after the copy).
+ *
+ * Readers never block producers: a reader that falls a full ring behind
+ * loses the oldest records, and the loss is counted exactly from the
+ * sequence numbers and reported in-stream.
+ *
+ * Wake-ups are batched: a reader that runs dry arms one flag; the first
+ * producer to see it queues one irq_work that wakes every waiter. No reader
+ * waiting, or a reader still busy draining, costs producers one read of a
+ * rarely written flag.
+ */
+#include <linux/irq_work.h>
+#include <linux/ktime.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/vmalloc.h>
+#include <linux/wait.h>
+#include "synfin.h"
+
+#define SYNFIN_SLOT_BUSY	U64_MAX
+
+struct synfin_slot {
+	u64 seq;			/* sequence of ev, or SYNFIN_SLOT_BUSY */
+	struct synfin_event ev;
+};
+
+struct synfin_cpu_ring {
+	u64 head;			/* next sequence; written by its CPU only */
+	struct synfin_slot *slots;
+};
+
+static struct synfin_cpu_ring __percpu *synfin_rings;
+static unsigned int synfin_ring_mask;
+
+static atomic_t synfin_wake_armed;
+static DECLARE_WAIT_QUEUE_HEAD(synfin_waitq);
+static atomic64_t synfin_delivered;
+static atomic64_t synfin_lost_overrun;
+
+static void synfin_wake_fn(struct irq_work *work)
+{
+	wake_up_interruptible_all(&synfin_waitq);
+}
+
+static struct irq_work synfin_wake_work;
+
+int synfin_ring_init(unsigned int records_per_cpu)
+{
+	int cpu;
+
+	synfin_ring_mask = records_per_cpu - 1;
+	synfin_rings = alloc_percpu(struct synfin_cpu_ring);
+	if (!synfin_rings)
+		return -ENOMEM;
+
+	for_each_possible_cpu(cpu) {
+		struct synfin_cpu_ring *r = per_cpu_ptr(synfin_rings, cpu);
+		unsigned int i;
+
+		r->slots = vmalloc_node(array_size(records_per_cpu,
+						   sizeof(*r->slots)),
+					cpu_to_node(cpu));
+		if (!r->slots)
+			goto free_slots;
+		for (i = 0; i < records_per_cpu; i++)
+			r->slots[i].seq = SYNFIN_SLOT_BUSY;
+		r->head = 0;
+	}
+	init_irq_work(&synfin_wake_work, synfin_wake_fn);
+	return 0;
+
+free_slots:
+	synfin_ring_exit();
+	return -ENOMEM;
+}
+
+/* Callers have unhooked producers and waited for them to finish. */
+void synfin_ring_exit(void)
+{
+	int cpu;
+
+	if (!synfin_rings)
+		return;
+	irq_work_sync(&synfin_wake_work);
+	for_each_possible_cpu(cpu)
+		vfree(per_cpu_ptr(synfin_rings, cpu)->slots);
+	free_percpu(synfin_rings);
+	synfin_rings = NULL;
+}
+
+/* Append @ev, stamping its time and CPU. Any context but NMI. */
+void synfin_ring_write(const struct synfin_event *ev)
+{
+	struct synfin_cpu_ring *r;
+	struct synfin_slot *slot;
+	unsigned long flags;
+	u64 seq;
+
+	/* irqs off: a hardirq or nested softirq on this CPU cannot interleave */
+	local_irq_save(flags);
+	r = this_cpu_ptr(synfin_rings);
+	seq = r->head;
+	slot = &r->slots[seq & synfin_ring_mask];
+	WRITE_ONCE(slot->seq, SYNFIN_SLOT_BUSY);
+	smp_wmb();
+	slot->ev = *ev;
+	/* Stamped here, irqs off, so each CPU's ring is in time order. */
+	slot->ev.ts_ns = ktime_get_ns();
+	slot->ev.cpu = smp_processor_id();
+	smp_wmb();
+	WRITE_ONCE(slot->seq, seq);
+	smp_store_release(&r->head, seq + 1);
+	local_irq_restore(flags);
+
+	/* Pairs with the barrier in synfin_ring_arm_wakeup(). */
+	smp_mb();
+	if (atomic_read(&synfin_wake_armed) &&
+	    atomic_xchg(&synfin_wake_armed, 0))
+		irq_work_queue(&synfin_wake_work);
+}
+
+/*
+ * A reader is about to test for data and sleep (or return from poll): arm
+ * the wake-up first, so a record committed after the test is never missed.
+ */
+void synfin_ring_arm_wakeup(void)
+{
+	atomic_set(&synfin_wake_armed, 1);
+	smp_mb__after_atomic();
+}
+
+struct wait_queue_head *synfin_ring_waitqueue(void)
+{
+	return &synfin_waitq;
+}
+
+int synfin_cursor_init(struct synfin_cursor *c)
+{
+	int cpu;
+
+	memset(c, 0, sizeof(*c));
+	c->pos = kcalloc(nr_cpu_ids, sizeof(*c->pos), GFP_KERNEL);
+	c->peek = kvcalloc(nr_cpu_ids, sizeof(*c->peek), GFP_KERNEL);
+	c->peeked = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
+	if (!c->pos || !c->peek || !c->peeked) {
+		synfin_cursor_destroy(c);
+		return -ENOMEM;
+	}
+	/* Like a fresh `tail -f`: start at what comes next. */
+	for_each_possible_cpu(cpu)
+		c->pos[cpu] = smp_load_acquire(&per_cpu_ptr(synfin_rings, cpu)->head);
+	return 0;
+}
+
+void synfin_cursor_destroy(struct synfin_cursor *c)
+{
+	kfree(c->pos);
+	kvfree(c->peek);
+	bitmap_free(c->peeked);
+	c->pos = NULL;
+	c->peek = NULL;
+	c->peeked = NULL;
+}
+
+void synfin_cursor_rewind(struct synfin_cursor *c)
+{
+	u64 size = (u64)synfin_ring_mask + 1;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		u64 head = smp_load_acquire(&per_cpu_ptr(synfin_rings, cpu)->head);
+
+		c->pos[cpu] = head > size ? head - size : 0;
+	}
+	bitmap_zero(c->peeked, nr_cpu_ids);
+}
+
+static void synfin_cursor_lose(struct synfin_cursor *c, u64 n)
+{
+	c->lost_pending += n;
+	c->lost += n;
+	atomic64_add(n, &synfin_lost_overrun);
+}
+
+/* Copy the next record of @cpu's ring into c->peek[cpu]. */
+static bool synfin_cursor_peek(struct synfin_cursor *c, int cpu)
+{
+	struct synfin_cpu_ring *r = per_cpu_ptr(synfin_rings, cpu);
+	u64 size = (u64)synfin_ring_mask + 1;
+
+	for (;;) {
+		u64 head = smp_load_acquire(&r->head);
+		u64 pos = c->pos[cpu];
+		struct synfin_slot *slot;
+		u64 seq;
+
+		if (pos >= head)
+			return false;
+		if (head - pos > size) {
+			synfin_cursor_lose(c, head - size - pos);
+			pos = head - size;
+			c->pos[cpu] = pos;
+		}
+		slot = &r->slots[pos & synfin_ring_mask];
+		seq = READ_ONCE(slot->seq);
+		smp_rmb();
+		if (seq == pos) {
+			c->peek[cpu] = slot->ev;
+			smp_rmb();
+			seq = READ_ONCE(slot->seq);
+		}
+		if (seq != pos) {
+			/*
+			 * pos < head, so record pos was committed: a different
+			 * sequence here means a newer record overwrote it.
+			 */
+			synfin_cursor_lose(c, 1);
+			c->pos[cpu] = pos + 1;
+			continue;
+		}
+		c->pos[cpu] = pos + 1;
+		__set_bit(cpu, c->peeked);
+		return true;
+	}
+}
+
+static bool synfin_cursor_behind(struct synfin_cursor *c, int cpu)
+{
+	return c->pos[cpu] <
+	       smp_load_acquire(&per_cpu_ptr(synfin_rings, cpu)->head);
+}
+
+static void synfin_make_lost(struct synfin_cursor *c, struct synfin_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->abi = SYNFIN_ABI_VERSION;
+	ev->kind = SYNFIN_EV_LOST;
+	ev->ts_ns = ktime_get_ns();
+	ev->cpu = raw_smp_processor_id();
+	ev->lost = c->lost_pending;
+	c->lost_pending = 0;
+}
+
+/*
+ * Next record for this reader in timestamp order across CPUs, or a LOST
+ * marker when records were lost since the last one. Caller serializes.
+ *
+ * Events of one socket can run on different CPUs; the later one is
+ * committed after the earlier one (the socket lock orders them). After
+ * choosing the oldest peeked record, re-check the rings that had nothing:
+ * if one has gained a record, it may be older, so choose again. Each retry
+ * fills at least one more peek, so this ends within nr_cpu_ids rounds.
+ */
+bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out)
+{
+	int cpu, best;
+	bool again;
+
+	do {
+		best = -1;
+		for_each_possible_cpu(cpu) {
+			if (!test_bit(cpu, c->peeked))
+				synfin_cursor_peek(c, cpu);
+			if (test_bit(cpu, c->peeked) &&
+			    (best < 0 || c->peek[cpu].ts_ns < c->peek[best].ts_ns))
+				best = cpu;
+		}
+		if (c->lost_pending) {
+			synfin_make_lost(c, out);
+			return true;
+		}
+		if (best < 0)
+			return false;
+		smp_rmb();
+		again = false;
+		for_each_possible_cpu(cpu) {
+			if (!test_bit(cpu, c->peeked) &&
+			    synfin_cursor_behind(c, cpu)) {
+				again = true;
+				break;
+			}
+		}
+	} while (again);
+
+	*out = c->peek[best];
+	__clear_bit(best, c->peeked);
+	c->delivered++;
+	return true;
+}
+
+bool synfin_cursor_ready(struct synfin_cursor *c)
+{
+	int cpu;
+
+	if (c->lost_pending || !bitmap_empty(c->peeked, nr_cpu_ids))
+		return true;
+	for_each_possible_cpu(cpu)
+		if (synfin_cursor_behind(c, cpu))
+			return true;
+	return false;
+}
+
+/* Records ready for this reader now (lost ones not included). */
+u64 synfin_cursor_pending(struct synfin_cursor *c)
+{
+	u64 size = (u64)synfin_ring_mask + 1, n;
+	int cpu;
+
+	n = bitmap_weight(c->peeked, nr_cpu_ids);
+	for_each_possible_cpu(cpu) {
+		u64 head = smp_load_acquire(&per_cpu_ptr(synfin_rings, cpu)->head);
+
+		if (head > c->pos[cpu])
+			n += min(head - c->pos[cpu], size);
+	}
+	return n;
+}
+
+void synfin_ring_account(u64 delivered, u64 lost)
+{
+	atomic64_add(delivered, &synfin_delivered);
+	if (lost)
+		atomic64_add(lost, &synfin_lost_overrun);
+}
+
+void synfin_ring_stats(struct synfin_stats *st)
+{
+	int cpu;
+
+	st->delivered = atomic64_read(&synfin_delivered);
+	st->lost[SYNFIN_LOST_OVERRUN] = atomic64_read(&synfin_lost_overrun);
+	st->lost_total = st->lost[SYNFIN_LOST_OVERRUN];
+	st->ring_size = synfin_ring_mask + 1;
+	st->nr_cpus = num_possible_cpus();
+	st->recorded = 0;
+	for_each_possible_cpu(cpu)
+		st->recorded += smp_load_acquire(&per_cpu_ptr(synfin_rings, cpu)->head);
+}
