@@ -52,7 +52,8 @@ enum synfin_tcp_state {
  * Ports are in host byte order. ts_ns is CLOCK_MONOTONIC; SYNFIN_IOC_CLOCK
  * gives the pair needed to convert it to wall-clock time.
  * cookie is the socket cookie (the value `ss -e` prints as "sk:"): synfin
- * assigns one if the socket has none yet; those have bit 63 set.
+ * assigns one if the socket has none yet; those have bit 52 set (all
+ * cookies stay below 2^53, exact as JSON numbers).
  * pid/tgid/comm: the owning process where known, else 0 and "".
  */
 struct synfin_event {

@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Read `synfin -j` output (or ftrace trace_pipe text) and answer questions
+about it for the tests. Every subcommand prints its answer on stdout.
+
+  events.py seq FILE --local-port P | --remote-port P [--family inet|inet6]
+      the transition sequence of the connection(s) with that port, as
+      "OLD>NEW OLD>NEW ...", one line per cookie, in time order
+  events.py transitions FILE          "OLD>NEW count" per transition, sorted
+  events.py ftrace-transitions FILE   the same from trace_pipe text (TCP only)
+  events.py count FILE                number of events (lost markers apart)
+  events.py lost FILE                 sum of lost markers
+"""
+import collections
+import json
+import re
+import sys
+
+
+def load(path):
+    events = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                events.append(json.loads(line))
+            except ValueError as e:
+                sys.exit("events.py: %s:%d: not JSON (%s): %r" % (path, n, e, line[:80]))
+    return events
+
+
+def states(events):
+    return [e for e in events if "lost" not in e]
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.exit(__doc__)
+    cmd, path, rest = argv[1], argv[2], argv[3:]
+    if cmd == "ftrace-transitions":
+        counts = collections.Counter()
+        pat = re.compile(r"inet_sock_set_state:.*protocol=IPPROTO_TCP.*oldstate=TCP_(\w+) newstate=TCP_(\w+)")
+        with open(path) as f:
+            for line in f:
+                m = pat.search(line)
+                if m:
+                    counts[m.group(1) + ">" + m.group(2)] += 1
+        for k in sorted(counts):
+            print(k, counts[k])
+        return
+    events = load(path)
+    if cmd == "count":
+        print(len(states(events)))
+    elif cmd == "lost":
+        print(sum(e["lost"] for e in events if "lost" in e))
+    elif cmd == "transitions":
+        counts = collections.Counter(e["old"] + ">" + e["new"] for e in states(events))
+        for k in sorted(counts):
+            print(k, counts[k])
+    elif cmd == "seq":
+        key, port = rest[0], int(rest[1])
+        family = rest[3] if len(rest) > 3 and rest[2] == "--family" else None
+        field = {"--local-port": "sport", "--remote-port": "dport"}[key]
+        # A connection is its cookie: pick the cookies that ever had the port.
+        cookies = []
+        for e in states(events):
+            if e[field] == port and (family is None or e["family"] == family) \
+                    and e["cookie"] not in cookies:
+                cookies.append(e["cookie"])
+        for c in cookies:
+            print(" ".join(e["old"] + ">" + e["new"] for e in states(events) if e["cookie"] == c))
+    else:
+        sys.exit("events.py: unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

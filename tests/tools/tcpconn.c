@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcpconn: deterministic TCP traffic for synfin's tests.
+ *
+ *   tcpconn serve   [-6] [-a ADDR] -p PORT [-n N] [-R READYFILE] [-l MS] [-S]
+ *   tcpconn connect [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-b SPORT] [-S] [-q]
+ *
+ * Each connection: client sends "ping", server answers "pong". By default the
+ * client closes first; the server waits for EOF, then LINGER ms (-l, default
+ * 100) before closing, so the client's FIN is ACKed before the server's FIN
+ * leaves (FIN_WAIT2, not CLOSING). -S: the server closes first instead.
+ * connect prints "sport=P" per connection unless -q. Exit 0 when all N
+ * connections completed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int family = AF_INET, port, count = 1, linger_ms = 100, conc = 1;
+static int server_first, quiet, bind_sport;
+static const char *addr, *ready_file;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "tcpconn: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static socklen_t make_addr(struct sockaddr_storage *ss, const char *a, int p)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (void *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(p);
+		if (inet_pton(AF_INET6, a ? a : "::1", &s6->sin6_addr) != 1)
+			errno = EINVAL, die("address");
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (void *)ss;
+
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(p);
+	if (inet_pton(AF_INET, a ? a : "127.0.0.1", &s4->sin_addr) != 1)
+		errno = EINVAL, die("address");
+	return sizeof(*s4);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int read_some(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static void write_all(int fd, const char *s)
+{
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		die("write");
+}
+
+static int serve(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(&ss, addr, port);
+	int one = 1, lfd, i;
+	char buf[64];
+
+	lfd = socket(family, SOCK_STREAM, 0);
+	if (lfd < 0)
+		die("socket");
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (void *)&ss, len))
+		die("bind");
+	if (listen(lfd, 1024))
+		die("listen");
+	if (ready_file) {
+		FILE *f = fopen(ready_file, "w");
+
+		if (!f)
+			die(ready_file);
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
+	for (i = 0; i < count; i++) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			die("accept");
+		}
+		if (read_some(fd, buf, sizeof(buf)) <= 0)
+			fprintf(stderr, "tcpconn: no ping on connection %d\n", i);
+		write_all(fd, "pong");
+		if (!server_first) {
+			while (read_some(fd, buf, sizeof(buf)) > 0)
+				;
+			if (linger_ms)
+				sleep_ms(linger_ms);
+		}
+		close(fd);
+	}
+	close(lfd);
+	return 0;
+}
+
+static int one_connection(void)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t len = make_addr(&ss, addr, port), mlen = sizeof(me);
+	char buf[64];
+	int fd, one = 1;
+
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		die("socket");
+	if (bind_sport) {
+		struct sockaddr_storage b;
+		socklen_t blen = make_addr(&b, NULL, bind_sport);
+
+		if (family == AF_INET6)
+			((struct sockaddr_in6 *)&b)->sin6_addr = in6addr_any;
+		else
+			((struct sockaddr_in *)&b)->sin_addr.s_addr = htonl(INADDR_ANY);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (void *)&b, blen))
+			die("bind source port");
+	}
+	if (connect(fd, (void *)&ss, len))
+		die("connect");
+	if (getsockname(fd, (void *)&me, &mlen))
+		die("getsockname");
+	if (!quiet)
+		printf("sport=%u\n", ntohs(family == AF_INET6 ?
+			((struct sockaddr_in6 *)&me)->sin6_port :
+			((struct sockaddr_in *)&me)->sin_port));
+	write_all(fd, "ping");
+	if (read_some(fd, buf, sizeof(buf)) <= 0)
+		die("no pong");
+	if (server_first) {
+		/* Wait for the server's FIN, then ACK it a moment before ours. */
+		while (read_some(fd, buf, sizeof(buf)) > 0)
+			;
+		sleep_ms(linger_ms);
+	}
+	close(fd);
+	return 0;
+}
+
+static int connect_all(void)
+{
+	int started = 0, running = 0, failed = 0, status;
+
+	if (conc <= 1) {
+		for (int i = 0; i < count; i++)
+			one_connection();
+		return 0;
+	}
+	/* C concurrent workers, each making its share of connections. */
+	fflush(stdout);
+	for (; started < conc; started++) {
+		int share = count / conc + (started < count % conc);
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			for (int i = 0; i < share; i++)
+				one_connection();
+			fflush(stdout);
+			_exit(0);
+		}
+		running++;
+	}
+	while (running--) {
+		if (wait(&status) < 0)
+			die("wait");
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+	}
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	int c;
+
+	if (argc > 1) {
+		argv++;
+		argc--;
+	}
+	while ((c = getopt(argc, argv, "6a:p:n:R:l:c:b:Sq")) != -1) {
+		switch (c) {
+		case '6': family = AF_INET6; break;
+		case 'a': addr = optarg; break;
+		case 'p': port = atoi(optarg); break;
+		case 'n': count = atoi(optarg); break;
+		case 'R': ready_file = optarg; break;
+		case 'l': linger_ms = atoi(optarg); break;
+		case 'c': conc = atoi(optarg); break;
+		case 'b': bind_sport = atoi(optarg); break;
+		case 'S': server_first = 1; break;
+		case 'q': quiet = 1; break;
+		default: goto usage;
+		}
+	}
+	if (port <= 0 || count <= 0)
+		goto usage;
+	if (!strcmp(mode, "serve"))
+		return serve();
+	if (!strcmp(mode, "connect"))
+		return connect_all();
+usage:
+	fprintf(stderr, "usage: tcpconn serve|connect [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-R READY] [-l MS] [-b SPORT] [-S] [-q]\n");
+	return 2;
+}

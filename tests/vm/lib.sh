@@ -1,0 +1,51 @@
+# Helpers for VM tests (sourced). Run inside the lab guest, repo root as cwd.
+# A test prints what it checks; it exits 0 pass, 1 fail, 77 skip.
+set -u
+SYNFIN=${SYNFIN:-userspace/synfin}
+T=tests/tools/bin
+EV="/usr/bin/python3 tests/lib/events.py"
+W=$(mktemp -d /tmp/synfin-test.XXXXXX)
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "  $*"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	if [ "$2" != "$3" ]; then
+		echo "  $1: got '$2', want '$3'"
+		return 1
+	fi
+	note "$1: $2"
+}
+
+# Start a synfin reader writing JSON to FILE; wait until its file is open.
+start_reader() { # FILE [synfin args...]
+	local out=$1; shift
+	local before
+	before=$($T/devcheck stats | sed 's/.*readers=\([0-9]*\).*/\1/')
+	$SYNFIN -j "$@" >"$out" 2>"$out.err" &
+	READER=$!
+	$T/devcheck wait-readers $((before + 1)) 30 || fail "reader did not open /dev/synfin"
+}
+
+stop_reader() { # PID
+	kill -INT "$1" 2>/dev/null
+	wait "$1"
+}
+
+# Wait until a TCP port is listening (servers start slowly under TCG).
+wait_listen() { # PORT
+	for _ in $(seq 1 600); do
+		ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	fail "nothing listening on port $1"
+}
+
+ensure_module() {
+	grep -q '^synfin ' /proc/modules || insmod "$SYNFIN_MODULE" || fail "insmod"
+}
+
+# Let softirq work settle: the last ACKs of a close run after close() returns.
+settle() { sleep "${1:-0.5}"; }

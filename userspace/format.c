@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Turning records into text: state names, addresses, table and JSON lines. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include "viewer.h"
+
+static const char *const state_names[SYNFIN_TCP_MAX_STATES] = {
+	[SYNFIN_TCP_ESTABLISHED]  = "ESTABLISHED",
+	[SYNFIN_TCP_SYN_SENT]     = "SYN_SENT",
+	[SYNFIN_TCP_SYN_RECV]     = "SYN_RECV",
+	[SYNFIN_TCP_FIN_WAIT1]    = "FIN_WAIT1",
+	[SYNFIN_TCP_FIN_WAIT2]    = "FIN_WAIT2",
+	[SYNFIN_TCP_TIME_WAIT]    = "TIME_WAIT",
+	[SYNFIN_TCP_CLOSE]        = "CLOSE",
+	[SYNFIN_TCP_CLOSE_WAIT]   = "CLOSE_WAIT",
+	[SYNFIN_TCP_LAST_ACK]     = "LAST_ACK",
+	[SYNFIN_TCP_LISTEN]       = "LISTEN",
+	[SYNFIN_TCP_CLOSING]      = "CLOSING",
+	[SYNFIN_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
+};
+
+const char *state_name(unsigned int state)
+{
+	if (state < SYNFIN_TCP_MAX_STATES && state_names[state])
+		return state_names[state];
+	return "UNKNOWN";
+}
+
+/* "1.2.3.4:80" or "[::1]:80" (ss style); without port: the bare address. */
+void format_addr(char *out, size_t outlen, const struct synfin_event *ev,
+		 bool local, bool with_port)
+{
+	const uint8_t *a = local ? ev->saddr : ev->daddr;
+	unsigned int port = local ? ev->sport : ev->dport;
+	char ip[INET6_ADDRSTRLEN];
+	bool v6 = ev->family == SYNFIN_AF_INET6;
+
+	if (!inet_ntop(v6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip)))
+		strcpy(ip, "?");
+	if (!with_port)
+		snprintf(out, outlen, "%s", ip);
+	else if (v6)
+		snprintf(out, outlen, "[%s]:%u", ip, port);
+	else
+		snprintf(out, outlen, "%s:%u", ip, port);
+}
+
+/* Wall-clock ns of an event; unsigned math, so garbage input cannot overflow. */
+static uint64_t wall_ns(const struct synfin_event *ev, const struct synfin_clock *clock)
+{
+	return clock->real_ns + (ev->ts_ns - clock->mono_ns);
+}
+
+/* ISO 8601 UTC with microseconds, for machine-readable output. */
+void format_iso_time(char *out, size_t outlen, const struct synfin_event *ev,
+		     const struct synfin_clock *clock)
+{
+	uint64_t real = wall_ns(ev, clock);
+	time_t secs = real / 1000000000;
+	struct tm tm;
+	char ymd[32];
+
+	if (!gmtime_r(&secs, &tm) ||
+	    !strftime(ymd, sizeof(ymd), "%Y-%m-%dT%H:%M:%S", &tm))
+		strcpy(ymd, "?");
+	snprintf(out, outlen, "%s.%06" PRIu64 "Z", ymd, real % 1000000000 / 1000);
+}
+
+/* Seconds since first_ts, or local wall-clock time with -T. */
+void format_time(char *out, size_t outlen, const struct synfin_event *ev,
+		 const struct synfin_clock *clock, bool wall, uint64_t first_ts)
+{
+	if (wall) {
+		uint64_t real = wall_ns(ev, clock);
+		time_t secs = real / 1000000000;
+		struct tm tm;
+		char hms[16];
+
+		if (!localtime_r(&secs, &tm) ||
+		    !strftime(hms, sizeof(hms), "%H:%M:%S", &tm))
+			strcpy(hms, "?");
+		snprintf(out, outlen, "%s.%06" PRIu64, hms, real % 1000000000 / 1000);
+	} else {
+		uint64_t d = ev->ts_ns >= first_ts ? ev->ts_ns - first_ts : 0;
+
+		snprintf(out, outlen, "%" PRIu64 ".%06" PRIu64,
+			 d / 1000000000, d % 1000000000 / 1000);
+	}
+}
+
+/* A JSON string from at most maxlen bytes of s (comm may lack a NUL). */
+void json_string(FILE *f, const char *s, size_t maxlen)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < maxlen && s[i]; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void comm_text(char *out, const struct synfin_event *ev)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ev->comm) && ev->comm[i]; i++)
+		out[i] = (ev->comm[i] >= 0x20 && ev->comm[i] < 0x7f) ? ev->comm[i] : '?';
+	out[i] = 0;
+	if (!i)
+		strcpy(out, "-");
+}
+
+void print_table_header(FILE *f)
+{
+	fprintf(f, "%-15s %-7s %-16s %-28s %-28s %s\n", "TIME", "PID", "COMM",
+		"LOCAL", "REMOTE", "OLD -> NEW");
+}
+
+void print_event_table(FILE *f, const struct synfin_event *ev,
+		       const struct synfin_clock *clock, bool wall,
+		       uint64_t first_ts)
+{
+	char t[32], l[64], r[64], comm[17];
+
+	format_time(t, sizeof(t), ev, clock, wall, first_ts);
+	if (ev->kind == SYNFIN_EV_LOST) {
+		fprintf(f, "%-15s *** lost %llu events (reader fell behind) ***\n",
+			t, (unsigned long long)ev->lost);
+		return;
+	}
+	format_addr(l, sizeof(l), ev, true, true);
+	format_addr(r, sizeof(r), ev, false, true);
+	comm_text(comm, ev);
+	fprintf(f, "%-15s %-7u %-16s %-28s %-28s %s -> %s\n", t, ev->tgid, comm,
+		l, r, state_name(ev->oldstate), state_name(ev->newstate));
+}
+
+void print_event_json(FILE *f, const struct synfin_event *ev,
+		      const struct synfin_clock *clock, bool wall)
+{
+	char l[64], r[64], t[48];
+
+	if (ev->kind == SYNFIN_EV_LOST) {
+		fprintf(f, "{\"lost\": %llu, \"ts_ns\": %llu}\n",
+			(unsigned long long)ev->lost, (unsigned long long)ev->ts_ns);
+		return;
+	}
+	format_addr(l, sizeof(l), ev, true, false);
+	format_addr(r, sizeof(r), ev, false, false);
+	fprintf(f, "{\"ts_ns\": %llu, ", (unsigned long long)ev->ts_ns);
+	if (wall) {
+		format_iso_time(t, sizeof(t), ev, clock);
+		fprintf(f, "\"time\": \"%s\", ", t);
+	}
+	fprintf(f, "\"cpu\": %u, \"pid\": %u, \"tid\": %u, \"comm\": ", ev->cpu,
+		ev->tgid, ev->pid);
+	json_string(f, ev->comm, sizeof(ev->comm));
+	fprintf(f, ", \"netns\": %u, \"family\": \"%s\", \"saddr\": \"%s\", "
+		   "\"sport\": %u, \"daddr\": \"%s\", \"dport\": %u, "
+		   "\"old\": \"%s\", \"new\": \"%s\", \"cookie\": %llu}\n",
+		ev->netns, ev->family == SYNFIN_AF_INET6 ? "inet6" : "inet", l,
+		ev->sport, r, ev->dport, state_name(ev->oldstate),
+		state_name(ev->newstate), (unsigned long long)ev->cookie);
+}

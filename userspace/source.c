@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Records from /dev/synfin or from a capture file written by `synfin -w`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include "viewer.h"
+
+static int open_device(struct source *src, const char *path)
+{
+	int abi;
+
+	src->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (src->fd < 0) {
+		if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
+			report_error("%s not found: module not loaded (sudo insmod module/synfin.ko)", path);
+		else if (errno == EACCES || errno == EPERM)
+			report_error("permission denied opening %s: run as root (sudo synfin), or see README to open the device to a group", path);
+		else
+			report_error("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	abi = ioctl(src->fd, SYNFIN_IOC_ABI_VERSION);
+	if (abi < 0) {
+		report_error("%s is not a synfin device (ABI ioctl: %s)", path, strerror(errno));
+		goto close_fd;
+	}
+	if (abi != SYNFIN_ABI_VERSION) {
+		report_error("ABI mismatch: module speaks ABI v%d, this viewer v%d: build both from the same tree", abi, SYNFIN_ABI_VERSION);
+		goto close_fd;
+	}
+	if (ioctl(src->fd, SYNFIN_IOC_CLOCK, &src->clock) < 0) {
+		report_error("%s: clock ioctl: %s", path, strerror(errno));
+		goto close_fd;
+	}
+	src->live = true;
+	return 0;
+
+close_fd:
+	close(src->fd);
+	src->fd = -1;
+	return -1;
+}
+
+/* Read exactly len bytes; returns bytes read (short only at end of file). */
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR && !stop_requested)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+static int open_capture(struct source *src, const char *path)
+{
+	struct synfin_capture_header h;
+	ssize_t n;
+
+	src->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0);
+	if (src->fd < 0) {
+		report_error("cannot open capture %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read_full(src->fd, &h, sizeof(h));
+	if (n < 0) {
+		report_error("%s: %s", path, strerror(errno));
+		goto close_fd;
+	}
+	if ((size_t)n < sizeof(h) || memcmp(h.magic, SYNFIN_CAPTURE_MAGIC, sizeof(h.magic))) {
+		report_error("%s is not a synfin capture (no SYNFINCAP header): write one with synfin -w", path);
+		goto close_fd;
+	}
+	if (h.abi != SYNFIN_ABI_VERSION || h.record_size != SYNFIN_EVENT_SIZE) {
+		report_error("%s: capture has ABI v%u with %u-byte records, this viewer reads ABI v%d (%d bytes)",
+			     path, h.abi, h.record_size, SYNFIN_ABI_VERSION, SYNFIN_EVENT_SIZE);
+		goto close_fd;
+	}
+	src->clock.mono_ns = h.mono_ns;
+	src->clock.real_ns = h.real_ns;
+	src->offset = sizeof(h);
+	return 0;
+
+close_fd:
+	close(src->fd);
+	src->fd = -1;
+	return -1;
+}
+
+int source_open(struct source *src, const struct options *opt)
+{
+	memset(src, 0, sizeof(*src));
+	src->fd = -1;
+	if (opt->read_file) {
+		src->name = opt->read_file;
+		return open_capture(src, opt->read_file);
+	}
+	src->name = opt->device ? opt->device : SYNFIN_DEVICE;
+	return open_device(src, src->name);
+}
+
+static bool known_kind(unsigned int kind)
+{
+	return kind >= SYNFIN_EV_STATE && kind <= SYNFIN_EV_TW_EXIT;
+}
+
+/* 1: a record in *ev; 0: end (or stop requested); -1: error (reported). */
+int source_next(struct source *src, struct synfin_event *ev)
+{
+	ssize_t n;
+
+	if (src->next == src->len) {
+		if (src->stray) {
+			/* Whole records before it were delivered; now fail. */
+			report_error("%s: truncated record at byte %llu (%zu stray bytes)",
+				     src->name, src->offset, src->stray);
+			return -1;
+		}
+		src->next = src->len = 0;
+		if (src->live) {
+			n = read(src->fd, src->buf, sizeof(src->buf));
+			if (n < 0 && errno == EINTR)
+				return 0;	/* a signal: stop_requested is set */
+		} else {
+			n = read_full(src->fd, src->buf, sizeof(src->buf));
+		}
+		if (n < 0) {
+			report_error("reading %s: %s", src->name, strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		src->len = n / SYNFIN_EVENT_SIZE;
+		src->stray = n % SYNFIN_EVENT_SIZE;	/* only at end of file */
+		if (!src->len)
+			return source_next(src, ev);
+	}
+	*ev = src->buf[src->next++];
+	if (ev->abi != SYNFIN_ABI_VERSION || !known_kind(ev->kind)) {
+		report_error("%s: bad record at byte %llu (ABI %u, kind %u): not a synfin v%d record",
+			     src->name, src->offset, ev->abi, ev->kind, SYNFIN_ABI_VERSION);
+		return -1;
+	}
+	src->offset += SYNFIN_EVENT_SIZE;
+	return 1;
+}
+
+void source_close(struct source *src)
+{
+	if (src->fd >= 0)
+		close(src->fd);
+	src->fd = -1;
+}
+
+int capture_write_header(FILE *f, const struct synfin_clock *clock)
+{
+	struct synfin_capture_header h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, SYNFIN_CAPTURE_MAGIC, sizeof(h.magic));
+	h.abi = SYNFIN_ABI_VERSION;
+	h.record_size = SYNFIN_EVENT_SIZE;
+	h.mono_ns = clock->mono_ns;
+	h.real_ns = clock->real_ns;
+	return fwrite(&h, sizeof(h), 1, f) == 1 ? 0 : -1;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* synfin viewer: what the parts share. */
+#ifndef SYNFIN_VIEWER_H
+#define SYNFIN_VIEWER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uapi/synfin.h>
+
+_Static_assert(sizeof(struct synfin_event) == SYNFIN_EVENT_SIZE,
+	       "struct synfin_event must be 128 bytes");
+_Static_assert(sizeof(struct synfin_capture_header) == SYNFIN_CAPTURE_HEADER_SIZE,
+	       "capture header must be 64 bytes");
+
+/* Exit codes (documented in synfin(1) and README). */
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+enum output_format { OUT_TABLE, OUT_JSON };
+
+struct options {
+	enum output_format format;
+	bool wall_clock;		/* -T */
+	long long max_events;		/* -c N, 0: no limit */
+	const char *read_file;		/* -r FILE */
+	const char *write_file;		/* -w FILE */
+	const char *device;		/* --device PATH */
+};
+
+/* Where records come from: the live device or a capture file. */
+struct source {
+	int fd;
+	bool live;
+	const char *name;
+	struct synfin_clock clock;	/* mono/real pair for wall-clock times */
+	unsigned long long offset;	/* bytes consumed, for error messages */
+	struct synfin_event buf[64];
+	size_t len, next;
+	size_t stray;			/* bytes of a partial last record */
+};
+
+/* Set by SIGINT/SIGTERM: stop reading, exit 0. */
+extern volatile int stop_requested;
+
+/* main.c: one-line errors, on stderr (or {"error": ...} with -j) */
+void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* source.c */
+int source_open(struct source *src, const struct options *opt);
+int source_next(struct source *src, struct synfin_event *ev);
+void source_close(struct source *src);
+int capture_write_header(FILE *f, const struct synfin_clock *clock);
+
+/* format.c */
+const char *state_name(unsigned int state);
+void format_addr(char *out, size_t outlen, const struct synfin_event *ev,
+		 bool local, bool with_port);
+void format_time(char *out, size_t outlen, const struct synfin_event *ev,
+		 const struct synfin_clock *clock, bool wall, uint64_t first_ts);
+void format_iso_time(char *out, size_t outlen, const struct synfin_event *ev,
+		     const struct synfin_clock *clock);
+void json_string(FILE *f, const char *s, size_t maxlen);
+void print_table_header(FILE *f);
+void print_event_table(FILE *f, const struct synfin_event *ev,
+		       const struct synfin_clock *clock, bool wall,
+		       uint64_t first_ts);
+void print_event_json(FILE *f, const struct synfin_event *ev,
+		      const struct synfin_clock *clock, bool wall);
+
+/* commands */
+int cmd_tail(const struct options *opt);
+
+#endif
