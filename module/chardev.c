@@ -11,7 +11,9 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nsproxy.h>
 #include <linux/poll.h>
+#include <net/net_namespace.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -163,6 +165,7 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		synfin_ring_stats(&st);
 		st.readers = synfin_chardev_readers();
 		st.hook = synfin_hook_in_use();
+		st.tw_untracked = synfin_timewait_untracked();
 		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 	}
 
@@ -184,6 +187,32 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		clk.mono_ns = ktime_get_ns();
 		clk.real_ns = ktime_get_real_ns();
 		return copy_to_user(uarg, &clk, sizeof(clk)) ? -EFAULT : 0;
+	}
+
+	case SYNFIN_IOC_TW_QUERY: {
+		struct synfin_tw_query q;
+		int err;
+
+		if (copy_from_user(&q, uarg, sizeof(q)))
+			return -EFAULT;
+		if (q.__pad)
+			return -EINVAL;
+		err = synfin_timewait_query(&q, current->nsproxy->net_ns->ns.inum);
+		if (err)
+			return err;
+		return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;
+	}
+
+	case SYNFIN_IOC_TW_NETNS: {
+		struct synfin_tw_netns_list l;
+		int err;
+
+		if (copy_from_user(&l, uarg, sizeof(l)))
+			return -EFAULT;
+		err = synfin_timewait_netns(&l);
+		if (err)
+			return err;
+		return copy_to_user(uarg, &l, sizeof(l)) ? -EFAULT : 0;
 	}
 
 	case SYNFIN_IOC_REWIND:

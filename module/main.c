@@ -7,14 +7,27 @@
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
 #include "synfin.h"
 
 #define SYNFIN_RING_MIN		64
 #define SYNFIN_RING_MAX		(1U << 20)
 #define SYNFIN_RING_DEFAULT	4096
 
+#define SYNFIN_TRACK_DEFAULT	(1U << 18)
+
 unsigned int synfin_ring_size = SYNFIN_RING_DEFAULT;
+static unsigned int synfin_tw_max = SYNFIN_TRACK_DEFAULT;
+static unsigned int synfin_owner_max = SYNFIN_TRACK_DEFAULT;
 static u32 synfin_hook_active = SYNFIN_HOOK_NONE;
+
+static const char *const synfin_hook_names[] = {
+	[SYNFIN_HOOK_NONE]       = "auto",
+	[SYNFIN_HOOK_TRACEPOINT] = "tracepoint",
+	[SYNFIN_HOOK_KPROBE]     = "kprobe",
+};
+static u32 synfin_hook_wanted = SYNFIN_HOOK_NONE;	/* auto */
 
 /* Refuse a bad value at load time, with a message that says what is allowed. */
 static int synfin_param_set_ring_size(const char *val,
@@ -42,9 +55,92 @@ module_param_cb(ring_size, &synfin_ring_size_ops, &synfin_ring_size, 0444);
 MODULE_PARM_DESC(ring_size,
 		 "Records per CPU ring, a power of two from 64 to 1048576 (128 bytes each; default 4096)");
 
+static int synfin_param_set_hook(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(synfin_hook_names, val);
+
+	if (i < 0) {
+		pr_err("hook=%s invalid: use auto, tracepoint or kprobe\n", val);
+		return -EINVAL;
+	}
+	synfin_hook_wanted = i;
+	return 0;
+}
+
+static int synfin_param_get_hook(char *buf, const struct kernel_param *kp)
+{
+	/* Once loaded: the mode in use. */
+	u32 h = synfin_hook_active != SYNFIN_HOOK_NONE ? synfin_hook_active
+						       : synfin_hook_wanted;
+
+	return sysfs_emit(buf, "%s\n", synfin_hook_names[h]);
+}
+
+static const struct kernel_param_ops synfin_hook_ops = {
+	.set = synfin_param_set_hook,
+	.get = synfin_param_get_hook,
+};
+
+module_param_cb(hook, &synfin_hook_ops, NULL, 0444);
+MODULE_PARM_DESC(hook,
+		 "How to see state changes: auto (the tracepoint when present), tracepoint (sock:inet_sock_set_state) or kprobe (inet_sk_state_store + inet_sk_set_state); default auto. Reads back the mode in use.");
+
+static int synfin_param_set_track(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+
+	if (kstrtouint(val, 0, &n) || n < 1024 || n > (1U << 24)) {
+		pr_err("%s=%s invalid: need 1024 to 16777216\n", kp->name, val);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+static const struct kernel_param_ops synfin_track_ops = {
+	.set = synfin_param_set_track,
+	.get = param_get_uint,
+};
+
+module_param_cb(tw_max, &synfin_track_ops, &synfin_tw_max, 0444);
+MODULE_PARM_DESC(tw_max,
+		 "Most timewait socks tracked at once, 1024 to 16777216 (beyond: counted as untracked; default 262144)");
+module_param_cb(owner_max, &synfin_track_ops, &synfin_owner_max, 0444);
+MODULE_PARM_DESC(owner_max,
+		 "Most sockets whose owner is cached at once, 1024 to 16777216 (default 262144)");
+
 u32 synfin_hook_in_use(void)
 {
 	return synfin_hook_active;
+}
+
+static int synfin_hook_register(void)
+{
+	int err;
+
+	if (synfin_hook_wanted != SYNFIN_HOOK_KPROBE) {
+		err = synfin_hook_tracepoint_register();
+		if (!err) {
+			synfin_hook_active = SYNFIN_HOOK_TRACEPOINT;
+			return 0;
+		}
+		if (synfin_hook_wanted == SYNFIN_HOOK_TRACEPOINT)
+			return err;
+		pr_info("tracepoint unavailable (%d), falling back to kprobes\n", err);
+	}
+	err = synfin_hook_kprobe_register();
+	if (!err)
+		synfin_hook_active = SYNFIN_HOOK_KPROBE;
+	return err;
+}
+
+static void synfin_hook_unregister(void)
+{
+	if (synfin_hook_active == SYNFIN_HOOK_TRACEPOINT)
+		synfin_hook_tracepoint_unregister();
+	else if (synfin_hook_active == SYNFIN_HOOK_KPROBE)
+		synfin_hook_kprobe_unregister();
+	synfin_hook_active = SYNFIN_HOOK_NONE;
 }
 
 static int __init synfin_init(void)
@@ -58,22 +154,34 @@ static int __init synfin_init(void)
 	err = synfin_ring_init(synfin_ring_size);
 	if (err)
 		return err;
-
-	err = synfin_hook_tracepoint_register();
+	err = synfin_owner_init(synfin_owner_max);
 	if (err)
 		goto free_ring;
-	synfin_hook_active = SYNFIN_HOOK_TRACEPOINT;
-
+	err = synfin_timewait_init(synfin_tw_max);
+	if (err)
+		goto free_owner;
+	err = synfin_hook_register();
+	if (err)
+		goto free_timewait;
+	/* After the hooks: what entered timewait before them is walked now. */
+	err = synfin_timewait_count_existing();
+	if (err)
+		goto unhook;
 	err = synfin_chardev_register();
 	if (err)
 		goto unhook;
 
-	pr_info("loaded: ABI %d, %u records per CPU ring, hook tracepoint\n",
-		SYNFIN_ABI_VERSION, synfin_ring_size);
+	pr_info("loaded: ABI %d, %u records per CPU ring, hook %s\n",
+		SYNFIN_ABI_VERSION, synfin_ring_size,
+		synfin_hook_names[synfin_hook_active]);
 	return 0;
 
 unhook:
-	synfin_hook_tracepoint_unregister();
+	synfin_hook_unregister();
+free_timewait:
+	synfin_timewait_exit();
+free_owner:
+	synfin_owner_exit();
 free_ring:
 	synfin_ring_exit();
 	return err;
@@ -83,7 +191,9 @@ static void __exit synfin_exit(void)
 {
 	/* Open files pin the module, so no reader is left by now. */
 	synfin_chardev_unregister();
-	synfin_hook_tracepoint_unregister();
+	synfin_hook_unregister();
+	synfin_timewait_exit();
+	synfin_owner_exit();
 	synfin_ring_exit();
 	pr_info("unloaded\n");
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Turning a TCP socket into a synfin_event: tuple, netns, cookie, owner.
+ * Turning a TCP state change into a synfin_event: tuple, netns, cookie,
+ * owner. Both hook modes (tracepoint, kprobe) call synfin_record_state().
  */
 #include <linux/in.h>
 #include <linux/percpu.h>
@@ -13,16 +14,28 @@
 #include <net/tcp_states.h>
 #include "synfin.h"
 
-struct synfin_hook_counters {
+struct synfin_cpu_state {
 	u64 seen;
 	u64 filtered;
 	u64 cookie_seq;
-	/* The last passive-open child cloned on this CPU and its cookie. */
+	/*
+	 * A passive-open child's LISTEN->SYN_RECV, held back until the child
+	 * has its real tuple (its next event, normally in the same softirq).
+	 */
 	const struct sock *clone_sk;
-	u64 clone_cookie;
+	struct synfin_event clone_ev;
+	/* The socket a timewait sock just took over on this CPU. */
+	const struct sock *handoff_sk;
 };
 
-static DEFINE_PER_CPU(struct synfin_hook_counters, synfin_counters);
+static DEFINE_PER_CPU(struct synfin_cpu_state, synfin_cpu_state);
+
+static u64 synfin_new_cookie(void)
+{
+	return BIT_ULL(52) | ((u64)(raw_smp_processor_id() & 0xfff) << 40) |
+	       (this_cpu_inc_return(synfin_cpu_state.cookie_seq) &
+		GENMASK_ULL(39, 0));
+}
 
 /*
  * The socket's cookie, as `ss -e` and BPF see it. The kernel's generator
@@ -32,57 +45,19 @@ static DEFINE_PER_CPU(struct synfin_hook_counters, synfin_counters);
  * The kernel counts up from 1 and would need 2^52 sockets to meet that
  * range; staying below 2^53 keeps every cookie exact in JSON (doubles).
  */
-static u64 synfin_new_cookie(void)
-{
-	return BIT_ULL(52) | ((u64)(raw_smp_processor_id() & 0xfff) << 40) |
-	       (this_cpu_inc_return(synfin_counters.cookie_seq) &
-		GENMASK_ULL(39, 0));
-}
-
-static u64 synfin_sock_cookie(const struct sock *csk, int oldstate,
-			      int newstate)
+static u64 synfin_cookie_store(const struct sock *csk, u64 fresh)
 {
 	struct sock *sk = (struct sock *)csk;	/* only the lazy cookie field */
-	struct synfin_hook_counters *hc = this_cpu_ptr(&synfin_counters);
-	u64 cookie, prev;
+	u64 prev = atomic64_cmpxchg(&sk->sk_cookie, 0, fresh);
 
-	/*
-	 * A passive-open child fires LISTEN->SYN_RECV inside
-	 * inet_csk_clone_lock() while its cookie field still holds the
-	 * listener's copy; right after, the kernel overwrites it with the
-	 * request sock's cookie (usually 0). So give the clone a fresh cookie,
-	 * remember it on this CPU, and store it into the child at its next
-	 * event (SYN_RECV->..., same softirq, same CPU).
-	 */
-	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
-		hc->clone_sk = csk;
-		hc->clone_cookie = synfin_new_cookie();
-		return hc->clone_cookie;
-	}
-	cookie = atomic64_read(&sk->sk_cookie);
-	if (cookie)
-		return cookie;
-	if (hc->clone_sk == csk && oldstate == TCP_SYN_RECV) {
-		cookie = hc->clone_cookie;
-		hc->clone_sk = NULL;
-	} else {
-		cookie = synfin_new_cookie();
-	}
-	prev = atomic64_cmpxchg(&sk->sk_cookie, 0, cookie);
-	return prev ? prev : cookie;
+	return prev ? prev : fresh;
 }
 
-static void synfin_fill_owner(struct synfin_event *ev)
+u64 synfin_sock_cookie(const struct sock *sk)
 {
-	/* In softirq, `current` is whoever was interrupted: not the owner. */
-	if (!in_task()) {
-		ev->flags |= SYNFIN_F_SOFTIRQ;
-		return;
-	}
-	ev->pid = current->pid;
-	ev->tgid = current->tgid;
-	BUILD_BUG_ON(sizeof(ev->comm) != TASK_COMM_LEN);
-	memcpy(ev->comm, current->comm, sizeof(ev->comm));
+	u64 cookie = atomic64_read(&sk->sk_cookie);
+
+	return cookie ? cookie : synfin_cookie_store(sk, synfin_new_cookie());
 }
 
 static void synfin_fill_tuple(struct synfin_event *ev, const struct sock *sk)
@@ -103,15 +78,92 @@ static void synfin_fill_tuple(struct synfin_event *ev, const struct sock *sk)
 	memcpy(ev->daddr, &inet->inet_daddr, 4);
 }
 
+static void synfin_fill_current(struct synfin_event *ev)
+{
+	ev->pid = current->pid;
+	ev->tgid = current->tgid;
+	BUILD_BUG_ON(sizeof(ev->comm) != TASK_COMM_LEN);
+	memcpy(ev->comm, current->comm, sizeof(ev->comm));
+}
+
+/*
+ * Owner: connect() and listen() make the caller the owner. Otherwise the
+ * cache; a process acting on a socket with no entry (one from before
+ * synfin loaded) becomes its owner. In softirq with no entry: unknown
+ * (pid 0), never the task that happened to be interrupted.
+ */
+static void synfin_fill_owner(struct synfin_event *ev, int oldstate,
+			      int newstate)
+{
+	bool acts = in_task();
+
+	if (!acts)
+		ev->flags |= SYNFIN_F_SOFTIRQ;
+	if (!(acts && oldstate == TCP_CLOSE &&
+	      (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) &&
+	    synfin_owner_get(ev->cookie, ev))
+		return;
+	if (acts) {
+		synfin_owner_set_current(ev->cookie);
+		synfin_fill_current(ev);
+	}
+}
+
+static void synfin_flush_clone(struct synfin_cpu_state *cs)
+{
+	if (!cs->clone_sk)
+		return;
+	cs->clone_ev.flags |= SYNFIN_F_LISTENER_TUPLE;
+	synfin_ring_write(&cs->clone_ev);
+	cs->clone_sk = NULL;
+}
+
+/*
+ * LISTEN->SYN_RECV fires inside inet_csk_clone_lock() on the fresh child:
+ * its cookie field still holds the listener's copy (right after, the kernel
+ * overwrites it with the request sock's, usually 0) and its tuple is the
+ * listener's, remote end unset. Keep the event on this CPU with a cookie of
+ * its own, and complete it at the child's next event.
+ */
+static void synfin_hold_clone(struct synfin_cpu_state *cs,
+			      const struct sock *sk, struct synfin_event *ev)
+{
+	u64 listener = atomic64_read(&sk->sk_cookie);
+
+	synfin_flush_clone(cs);
+	ev->cookie = synfin_new_cookie();
+	if (listener)
+		synfin_owner_inherit(ev->cookie, listener);
+	synfin_owner_get(ev->cookie, ev);
+	if (!in_task())
+		ev->flags |= SYNFIN_F_SOFTIRQ;
+	ev->ts_ns = ktime_get_ns();
+	cs->clone_ev = *ev;
+	cs->clone_sk = sk;
+}
+
+static void synfin_complete_clone(struct synfin_cpu_state *cs,
+				  const struct sock *sk, u64 cookie)
+{
+	/* Same timestamp as when it happened, now with the real tuple. */
+	synfin_fill_tuple(&cs->clone_ev, sk);
+	cs->clone_ev.cookie = cookie;
+	synfin_ring_write(&cs->clone_ev);
+	cs->clone_sk = NULL;
+}
+
 void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 {
+	struct synfin_cpu_state *cs;
 	struct synfin_event ev;
+	unsigned long flags;
+	u64 cookie;
 
-	this_cpu_inc(synfin_counters.seen);
+	this_cpu_inc(synfin_cpu_state.seen);
 	/* SCTP, DCCP and MPTCP fire the same tracepoint. */
 	if (sk->sk_protocol != IPPROTO_TCP ||
 	    (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)) {
-		this_cpu_inc(synfin_counters.filtered);
+		this_cpu_inc(synfin_cpu_state.filtered);
 		return;
 	}
 
@@ -121,10 +173,53 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 	ev.oldstate = oldstate;
 	ev.newstate = newstate;
 	ev.netns = sock_net(sk)->ns.inum;
-	ev.cookie = synfin_sock_cookie(sk, oldstate, newstate);
 	synfin_fill_tuple(&ev, sk);
-	synfin_fill_owner(&ev);
+
+	/*
+	 * Process-context transitions (tcp_close()) run with BH enabled: keep
+	 * a softirq on this CPU out of the per-CPU clone and hand-off state.
+	 */
+	local_irq_save(flags);
+	cs = this_cpu_ptr(&synfin_cpu_state);
+	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
+		synfin_hold_clone(cs, sk, &ev);
+		goto out;
+	}
+
+	if (cs->clone_sk == sk) {
+		/* The held child's cookie goes into the child now, for good. */
+		cookie = atomic64_read(&sk->sk_cookie);
+		if (!cookie)
+			cookie = synfin_cookie_store(sk, cs->clone_ev.cookie);
+		synfin_complete_clone(cs, sk, cookie);
+	} else {
+		synfin_flush_clone(cs);
+		cookie = synfin_sock_cookie(sk);
+	}
+	ev.cookie = cookie;
+	synfin_fill_owner(&ev, oldstate, newstate);
+
+	if (newstate == TCP_CLOSE) {
+		if (cs->handoff_sk == sk) {
+			ev.flags |= SYNFIN_F_TW_HANDOFF;
+			cs->handoff_sk = NULL;
+		}
+		/* A closed socket may connect again: it caches anew then. */
+		synfin_owner_forget(cookie);
+	}
 	synfin_ring_write(&ev);
+out:
+	local_irq_restore(flags);
+}
+
+/* A timewait sock takes over sk: its coming CLOSE is a hand-off. */
+void synfin_record_note_handoff(const struct sock *sk)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	__this_cpu_write(synfin_cpu_state.handoff_sk, sk);
+	local_irq_restore(flags);
 }
 
 void synfin_record_stats(struct synfin_stats *st)
@@ -134,10 +229,11 @@ void synfin_record_stats(struct synfin_stats *st)
 	st->seen = 0;
 	st->filtered = 0;
 	for_each_possible_cpu(cpu) {
-		const struct synfin_hook_counters *hc =
-			per_cpu_ptr(&synfin_counters, cpu);
+		const struct synfin_cpu_state *cs =
+			per_cpu_ptr(&synfin_cpu_state, cpu);
 
-		st->seen += READ_ONCE(hc->seen);
-		st->filtered += READ_ONCE(hc->filtered);
+		st->seen += READ_ONCE(cs->seen);
+		st->filtered += READ_ONCE(cs->filtered);
 	}
+	st->owner_dropped = synfin_owner_dropped_count();
 }

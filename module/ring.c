@@ -97,7 +97,7 @@ void synfin_ring_exit(void)
 	synfin_rings = NULL;
 }
 
-/* Append @ev, stamping its time and CPU. Any context but NMI. */
+/* Append @ev, stamping its CPU and (unless set) its time. Any context but NMI. */
 void synfin_ring_write(const struct synfin_event *ev)
 {
 	struct synfin_cpu_ring *r;
@@ -113,8 +113,13 @@ void synfin_ring_write(const struct synfin_event *ev)
 	WRITE_ONCE(slot->seq, SYNFIN_SLOT_BUSY);
 	smp_wmb();
 	slot->ev = *ev;
-	/* Stamped here, irqs off, so each CPU's ring is in time order. */
-	slot->ev.ts_ns = ktime_get_ns();
+	/*
+	 * Stamped here, irqs off, so each CPU's ring is in time order. A record
+	 * held back by its producer (see record.c) keeps the time it happened:
+	 * nothing else was written on this CPU in between.
+	 */
+	if (!ev->ts_ns)
+		slot->ev.ts_ns = ktime_get_ns();
 	slot->ev.cpu = smp_processor_id();
 	smp_wmb();
 	WRITE_ONCE(slot->seq, seq);

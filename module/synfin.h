@@ -11,9 +11,12 @@
 
 #include <linux/types.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <uapi/synfin.h>
 
 struct sock;
+struct synfin_pool_chunk;
 
 /* main.c: module parameters */
 extern unsigned int synfin_ring_size;
@@ -47,13 +50,52 @@ struct wait_queue_head *synfin_ring_waitqueue(void);
 void synfin_ring_stats(struct synfin_stats *st);
 void synfin_ring_account(u64 delivered, u64 lost);
 
+/* pool.c: fixed-size nodes for tables filled from hooks, in any context */
+struct synfin_pool {
+	raw_spinlock_t lock;
+	void *head;			/* free list */
+	struct synfin_pool_chunk *chunks;
+	unsigned int free, total, max, low, chunk;
+	size_t node_size;
+	u64 misses;
+	struct work_struct refill;
+};
+
+int synfin_pool_init(struct synfin_pool *p, size_t node_size,
+		     unsigned int initial, unsigned int max);
+void synfin_pool_destroy(struct synfin_pool *p);
+int synfin_pool_grow(struct synfin_pool *p);
+void *synfin_pool_get(struct synfin_pool *p);
+void synfin_pool_put(struct synfin_pool *p, void *node);
+
 /* record.c: struct sock -> struct synfin_event */
 void synfin_record_state(const struct sock *sk, int oldstate, int newstate);
+void synfin_record_note_handoff(const struct sock *sk);
 void synfin_record_stats(struct synfin_stats *st);
+u64 synfin_sock_cookie(const struct sock *sk);
 
-/* hook_tracepoint.c */
+/* owner.c: owner cache by cookie */
+int synfin_owner_init(unsigned int max);
+void synfin_owner_exit(void);
+void synfin_owner_set_current(u64 cookie);
+bool synfin_owner_get(u64 cookie, struct synfin_event *ev);
+void synfin_owner_inherit(u64 child, u64 listener);
+void synfin_owner_forget(u64 cookie);
+u64 synfin_owner_dropped_count(void);
+
+/* timewait.c */
+int synfin_timewait_init(unsigned int max);
+void synfin_timewait_exit(void);
+int synfin_timewait_count_existing(void);
+int synfin_timewait_query(struct synfin_tw_query *q, u32 caller_netns);
+int synfin_timewait_netns(struct synfin_tw_netns_list *l);
+u64 synfin_timewait_untracked(void);
+
+/* hook_tracepoint.c, hook_kprobe.c */
 int synfin_hook_tracepoint_register(void);
 void synfin_hook_tracepoint_unregister(void);
+int synfin_hook_kprobe_register(void);
+void synfin_hook_kprobe_unregister(void);
 
 /* chardev.c */
 int synfin_chardev_register(void);

@@ -21,6 +21,33 @@ static const char *const state_names[SYNFIN_TCP_MAX_STATES] = {
 	[SYNFIN_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
 };
 
+static const char *const tw_reason_names[SYNFIN_TW_REASONS] = {
+	[SYNFIN_TW_UNKNOWN]   = "unknown",
+	[SYNFIN_TW_EXPIRED]   = "expired",
+	[SYNFIN_TW_RECYCLED]  = "recycled",
+	[SYNFIN_TW_RST]       = "rst",
+	[SYNFIN_TW_REUSED]    = "reused",
+	[SYNFIN_TW_NETNS]     = "netns",
+	[SYNFIN_TW_SEGMENT]   = "segment",
+	[SYNFIN_TW_DESTROYED] = "destroyed",
+};
+
+const char *tw_reason_name(unsigned int reason)
+{
+	return reason < SYNFIN_TW_REASONS ? tw_reason_names[reason] : "unknown";
+}
+
+const char *event_kind_name(unsigned int kind)
+{
+	switch (kind) {
+	case SYNFIN_EV_STATE: return "state";
+	case SYNFIN_EV_LOST: return "lost";
+	case SYNFIN_EV_TW_ENTER: return "tw_enter";
+	case SYNFIN_EV_TW_EXIT: return "tw_exit";
+	}
+	return "unknown";
+}
+
 const char *state_name(unsigned int state)
 {
 	if (state < SYNFIN_TCP_MAX_STATES && state_names[state])
@@ -120,6 +147,32 @@ static void comm_text(char *out, const struct synfin_event *ev)
 		strcpy(out, "-");
 }
 
+/* What the table adds after OLD -> NEW, in brackets. */
+static void print_event_note(FILE *f, const struct synfin_event *ev)
+{
+	if (ev->kind == SYNFIN_EV_TW_ENTER) {
+		fprintf(f, "  [timewait %s, timer %u.%03us, netns count %u]",
+			state_name(ev->tw_substate), ev->tw_timeout_ms / 1000,
+			ev->tw_timeout_ms % 1000, ev->tw_count);
+	} else if (ev->kind == SYNFIN_EV_TW_EXIT) {
+		if (ev->flags & SYNFIN_F_TW_NO_ENTRY)
+			fprintf(f, "  [%s, entered before load, netns count %u]",
+				tw_reason_name(ev->tw_reason), ev->tw_count);
+		else
+			fprintf(f, "  [%s after %llu.%03llus, netns count %u]",
+				tw_reason_name(ev->tw_reason),
+				(unsigned long long)(ev->tw_duration_ns / 1000000000),
+				(unsigned long long)(ev->tw_duration_ns / 1000000 % 1000),
+				ev->tw_count);
+	} else if (ev->flags & SYNFIN_F_TIMEWAIT) {
+		fputs("  [inside timewait]", f);
+	} else if (ev->flags & SYNFIN_F_TW_HANDOFF) {
+		fputs("  [handed to timewait]", f);
+	} else if (ev->flags & SYNFIN_F_LISTENER_TUPLE) {
+		fputs("  [listener's tuple: remote not known yet]", f);
+	}
+}
+
 void print_table_header(FILE *f)
 {
 	fprintf(f, "%-15s %-7s %-16s %-28s %-28s %s\n", "TIME", "PID", "COMM",
@@ -141,8 +194,10 @@ void print_event_table(FILE *f, const struct synfin_event *ev,
 	format_addr(l, sizeof(l), ev, true, true);
 	format_addr(r, sizeof(r), ev, false, true);
 	comm_text(comm, ev);
-	fprintf(f, "%-15s %-7u %-16s %-28s %-28s %s -> %s\n", t, ev->tgid, comm,
+	fprintf(f, "%-15s %-7u %-16s %-28s %-28s %s -> %s", t, ev->tgid, comm,
 		l, r, state_name(ev->oldstate), state_name(ev->newstate));
+	print_event_note(f, ev);
+	fputc('\n', f);
 }
 
 void print_event_json(FILE *f, const struct synfin_event *ev,
@@ -157,7 +212,8 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 	}
 	format_addr(l, sizeof(l), ev, true, false);
 	format_addr(r, sizeof(r), ev, false, false);
-	fprintf(f, "{\"ts_ns\": %llu, ", (unsigned long long)ev->ts_ns);
+	fprintf(f, "{\"event\": \"%s\", \"ts_ns\": %llu, ", event_kind_name(ev->kind),
+		(unsigned long long)ev->ts_ns);
 	if (wall) {
 		format_iso_time(t, sizeof(t), ev, clock);
 		fprintf(f, "\"time\": \"%s\", ", t);
@@ -167,8 +223,24 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 	json_string(f, ev->comm, sizeof(ev->comm));
 	fprintf(f, ", \"netns\": %u, \"family\": \"%s\", \"saddr\": \"%s\", "
 		   "\"sport\": %u, \"daddr\": \"%s\", \"dport\": %u, "
-		   "\"old\": \"%s\", \"new\": \"%s\", \"cookie\": %llu}\n",
+		   "\"old\": \"%s\", \"new\": \"%s\", \"cookie\": %llu",
 		ev->netns, ev->family == SYNFIN_AF_INET6 ? "inet6" : "inet", l,
 		ev->sport, r, ev->dport, state_name(ev->oldstate),
 		state_name(ev->newstate), (unsigned long long)ev->cookie);
+	if (ev->kind == SYNFIN_EV_TW_ENTER)
+		fprintf(f, ", \"substate\": \"%s\", \"timeout_ms\": %u, \"tw_count\": %u",
+			state_name(ev->tw_substate), ev->tw_timeout_ms, ev->tw_count);
+	if (ev->kind == SYNFIN_EV_TW_EXIT)
+		fprintf(f, ", \"substate\": \"%s\", \"reason\": \"%s\", \"duration_ns\": %llu, \"tw_count\": %u",
+			state_name(ev->tw_substate), tw_reason_name(ev->tw_reason),
+			(unsigned long long)ev->tw_duration_ns, ev->tw_count);
+	if (ev->flags & SYNFIN_F_TIMEWAIT)
+		fprintf(f, ", \"in_timewait\": true, \"tw_count\": %u", ev->tw_count);
+	if (ev->flags & SYNFIN_F_TW_HANDOFF)
+		fputs(", \"handoff\": true", f);
+	if (ev->flags & SYNFIN_F_LISTENER_TUPLE)
+		fputs(", \"listener_tuple\": true", f);
+	if (ev->flags & SYNFIN_F_TW_NO_ENTRY)
+		fputs(", \"entered_before_load\": true", f);
+	fputs("}\n", f);
 }

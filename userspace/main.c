@@ -57,12 +57,13 @@ static void install_signals(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: synfin [tail] [OPTIONS]\n"
+"Usage: synfin [COMMAND] [OPTIONS]\n"
 "Watch TCP connections change state (SYN ... FIN ... TIME_WAIT) as the\n"
 "kernel makes them, from /dev/synfin (module synfin.ko) or a capture file.\n"
 "\n"
 "Commands:\n"
 "  tail                 one line per event, live (the default)\n"
+"  tw                   TIME_WAIT counts: total, by substate, top ports and peers\n"
 "\n"
 "Options:\n"
 "  -j, --json           one JSON object per line; errors as {\"error\": ...}\n"
@@ -71,6 +72,9 @@ static void usage(FILE *f)
 "  -w, --write FILE     save raw records to FILE ('-': stdout), print nothing\n"
 "  -r, --read FILE      read a saved capture instead of /dev/synfin\n"
 "      --device PATH    read this device instead of " SYNFIN_DEVICE "\n"
+"tw options:\n"
+"      --all-netns      every network namespace, not just this one\n"
+"  -n, --top N          rows in each top list (default 10)\n"
 "  -h, --help           this help\n"
 "  -V, --version        version and ABI\n"
 "\n"
@@ -99,6 +103,8 @@ int main(int argc, char **argv)
 		{ "write",     required_argument, NULL, 'w' },
 		{ "read",      required_argument, NULL, 'r' },
 		{ "device",    required_argument, NULL, 'D' + 256 },
+		{ "all-netns", no_argument,       NULL, 'A' + 256 },
+		{ "top",       required_argument, NULL, 'n' },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ "version",   no_argument,       NULL, 'V' },
 		{ 0 }
@@ -117,7 +123,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[c], "-j") || !strcmp(argv[c], "--json"))
 			json_errors = true;
 
-	while ((c = getopt_long(argc, argv, "jTc:w:r:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jTc:w:r:n:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.format = OUT_JSON;
@@ -140,6 +146,19 @@ int main(int argc, char **argv)
 		case 'D' + 256:
 			opt.device = optarg;
 			break;
+		case 'A' + 256:
+			opt.all_netns = true;
+			break;
+		case 'n': {
+			long long top;
+
+			if (parse_count(optarg, &top) || top > 4096) {
+				report_error("-n needs a number of rows from 1 to 4096, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			opt.top = top;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -163,6 +182,8 @@ int main(int argc, char **argv)
 	install_signals();
 	if (!strcmp(command, "tail"))
 		return cmd_tail(&opt);
+	if (!strcmp(command, "tw"))
+		return cmd_tw(&opt);
 	report_error("unknown command '%s'; see synfin --help", command);
 	return EXIT_USAGE;
 }

@@ -25,6 +25,8 @@ struct options {
 	const char *read_file;		/* -r FILE */
 	const char *write_file;		/* -w FILE */
 	const char *device;		/* --device PATH */
+	bool all_netns;			/* tw --all-netns */
+	unsigned int top;		/* tw -n N: rows per top list */
 };
 
 /* Where records come from: the live device or a capture file. */
@@ -53,6 +55,8 @@ int capture_write_header(FILE *f, const struct synfin_clock *clock);
 
 /* format.c */
 const char *state_name(unsigned int state);
+const char *tw_reason_name(unsigned int reason);
+const char *event_kind_name(unsigned int kind);
 void format_addr(char *out, size_t outlen, const struct synfin_event *ev,
 		 bool local, bool with_port);
 void format_time(char *out, size_t outlen, const struct synfin_event *ev,
@@ -69,5 +73,6 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 
 /* commands */
 int cmd_tail(const struct options *opt);
+int cmd_tw(const struct options *opt);
 
 #endif

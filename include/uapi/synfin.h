@@ -89,6 +89,31 @@ struct synfin_event {
 
 /* struct synfin_event.flags */
 #define SYNFIN_F_SOFTIRQ	0x01	/* recorded outside process context */
+/* The full socket closes because a timewait sock took the connection over
+ * (the CLOSE right after a SYNFIN_EV_TW_ENTER of the same cookie). */
+#define SYNFIN_F_TW_HANDOFF	0x02
+/* A passive-open child's LISTEN->SYN_RECV whose remote end was not known
+ * yet: the tuple is the listener's (remote port 0). Normally synfin holds
+ * the event back until the child's tuple is complete. */
+#define SYNFIN_F_LISTENER_TUPLE	0x04
+/* A transition inside the timewait sock (FIN_WAIT2 -> TIME_WAIT substate). */
+#define SYNFIN_F_TIMEWAIT	0x08
+/* SYNFIN_EV_TW_EXIT: the entry time is unknown (the sock was already in
+ * timewait when synfin loaded), so tw_duration_ns is 0. */
+#define SYNFIN_F_TW_NO_ENTRY	0x10
+
+/* Why a timewait sock went away (struct synfin_event.tw_reason). */
+enum synfin_tw_reason {
+	SYNFIN_TW_UNKNOWN   = 0,	/* a path synfin cannot tell apart */
+	SYNFIN_TW_EXPIRED   = 1,	/* its timer fired (2MSL, or FIN_WAIT2 timeout) */
+	SYNFIN_TW_RECYCLED  = 2,	/* a new SYN from the peer reopened the tuple */
+	SYNFIN_TW_RST       = 3,	/* killed by an RST from the peer */
+	SYNFIN_TW_REUSED    = 4,	/* taken by a new outgoing connect (tcp_tw_reuse) */
+	SYNFIN_TW_NETNS     = 5,	/* purged with its network namespace */
+	SYNFIN_TW_SEGMENT   = 6,	/* an unacceptable segment; answered with RST */
+	SYNFIN_TW_DESTROYED = 7,	/* SOCK_DESTROY (ss -K) */
+	SYNFIN_TW_REASONS   = 8,
+};
 
 /* Why a reader lost events (index into synfin_stats.lost[]). */
 enum synfin_lost_reason {
@@ -108,7 +133,54 @@ struct synfin_stats {
 	__u32 ring_size;	/* records per CPU */
 	__u32 nr_cpus;		/* per-CPU rings */
 	__u32 hook;		/* enum synfin_hook in use */
-	__u64 __reserved[4];
+	__u64 tw_untracked;	/* timewait socks not counted: no node free */
+	__u64 owner_dropped;	/* owners not cached: no node free */
+	__u64 __reserved[2];
+};
+
+/* TIME_WAIT counts of one network namespace. */
+struct synfin_tw_counts {
+	__u32 netns;		/* inode number */
+	__u32 total;		/* timewait socks, both substates (sockstat's tw) */
+	__u32 time_wait;	/* substate TIME_WAIT (what `ss state time-wait` lists) */
+	__u32 fin_wait2;	/* substate FIN_WAIT2 (orphans handed to timewait) */
+	__u32 lport_overflow;	/* socks counted in no per-port entry (table full) */
+	__u32 rport_overflow;
+	__u32 peer_overflow;
+	__u32 __pad;
+};
+
+/* One row of a top list: a port (lport/rport) or a peer address. */
+struct synfin_tw_key {
+	__u32 count;
+	__u16 port;		/* host order; 0 for peers */
+	__u8  family;		/* SYNFIN_AF_INET(6) for peers; 0 for ports */
+	__u8  __pad;
+	__u8  addr[16];		/* peer address, as in struct synfin_event */
+};
+
+/*
+ * SYNFIN_IOC_TW_QUERY: counts of one netns and its busiest ports and peers,
+ * read from live counters (no walk of the socket hash).
+ */
+struct synfin_tw_query {
+	__u32 netns;		/* in: 0 = the caller's own netns */
+	__u32 max_keys;		/* in: room in each array below (0: counts only) */
+	__u64 lports;		/* in: user pointer, struct synfin_tw_key[max_keys] */
+	__u64 rports;		/* in: ditto, remote ports */
+	__u64 peers;		/* in: ditto, remote addresses */
+	__u32 n_lports;		/* out: rows written, busiest first */
+	__u32 n_rports;
+	__u32 n_peers;
+	__u32 __pad;
+	struct synfin_tw_counts counts;	/* out */
+};
+
+/* SYNFIN_IOC_TW_NETNS: the counts of every netns that has timewait socks. */
+struct synfin_tw_netns_list {
+	__u32 max;		/* in: room in .counts */
+	__u32 n;		/* out: rows written */
+	__u64 counts;		/* in: user pointer, struct synfin_tw_counts[max] */
 };
 
 /* Per-open-file statistics. */
@@ -140,6 +212,8 @@ enum synfin_hook {
 #define SYNFIN_IOC_CLOCK	_IOR(SYNFIN_IOC_MAGIC, 0x04, struct synfin_clock)
 /* Move this file's cursor back to the oldest record still in the ring. */
 #define SYNFIN_IOC_REWIND	_IO(SYNFIN_IOC_MAGIC, 0x05)
+#define SYNFIN_IOC_TW_QUERY	_IOWR(SYNFIN_IOC_MAGIC, 0x06, struct synfin_tw_query)
+#define SYNFIN_IOC_TW_NETNS	_IOWR(SYNFIN_IOC_MAGIC, 0x07, struct synfin_tw_netns_list)
 
 /*
  * Capture files (`synfin -w`): this header, then whole records.

@@ -3,11 +3,14 @@
 about it for the tests. Every subcommand prints its answer on stdout.
 
   events.py seq FILE --local-port P | --remote-port P [--family inet|inet6]
-      the transition sequence of the connection(s) with that port, as
-      "OLD>NEW OLD>NEW ...", one line per cookie, in time order
-  events.py transitions FILE          "OLD>NEW count" per transition, sorted
+      the lifecycle of the connection(s) with that port, as "OLD>NEW ...",
+      one line per cookie, in time order; TIME_WAIT events are prefixed
+      "tw_enter:", "tw_exit:" (with "/SUBSTATE"), and transitions inside
+      timewait "tw:"
+  events.py transitions FILE          "OLD>NEW count" per tracepoint transition
   events.py ftrace-transitions FILE   the same from trace_pipe text (TCP only)
-  events.py count FILE                number of events (lost markers apart)
+  events.py count FILE                number of tracepoint transitions
+  events.py records FILE              number of records of any kind but lost markers
   events.py lost FILE                 sum of lost markers
 """
 import collections
@@ -31,7 +34,22 @@ def load(path):
 
 
 def states(events):
+    """State transitions as the tracepoint reports them (what ftrace sees)."""
+    return [e for e in events if e.get("event", "state") == "state" and not e.get("in_timewait")]
+
+
+def lifecycle(events):
+    """Everything about connections: transitions and TIME_WAIT events."""
     return [e for e in events if "lost" not in e]
+
+
+def label(e):
+    t = e["old"] + ">" + e["new"]
+    if e.get("event") in ("tw_enter", "tw_exit"):
+        return e["event"] + ":" + t + "/" + e["substate"]
+    if e.get("in_timewait"):
+        return "tw:" + t
+    return t
 
 
 def main(argv):
@@ -52,6 +70,8 @@ def main(argv):
     events = load(path)
     if cmd == "count":
         print(len(states(events)))
+    elif cmd == "records":
+        print(len(lifecycle(events)))
     elif cmd == "lost":
         print(sum(e["lost"] for e in events if "lost" in e))
     elif cmd == "transitions":
@@ -64,12 +84,12 @@ def main(argv):
         field = {"--local-port": "sport", "--remote-port": "dport"}[key]
         # A connection is its cookie: pick the cookies that ever had the port.
         cookies = []
-        for e in states(events):
+        for e in lifecycle(events):
             if e[field] == port and (family is None or e["family"] == family) \
                     and e["cookie"] not in cookies:
                 cookies.append(e["cookie"])
         for c in cookies:
-            print(" ".join(e["old"] + ">" + e["new"] for e in states(events) if e["cookie"] == c))
+            print(" ".join(label(e) for e in lifecycle(events) if e["cookie"] == c))
     else:
         sys.exit("events.py: unknown command " + cmd)
 

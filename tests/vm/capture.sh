@@ -15,6 +15,6 @@ stop_reader $READER
 ok=0
 expect_eq "writer exit status" "$wrc" 0 || ok=1
 $SYNFIN -r $W/cap.bin -j >$W/replay.json || ok=1
-expect_eq "replayed events" "$($EV count $W/replay.json)" "$($EV count $W/live.json)" || ok=1
+expect_eq "replayed records" "$($EV records $W/replay.json)" "$($EV records $W/live.json)" || ok=1
 cmp -s $W/live.json $W/replay.json || { note "replay differs from live"; diff $W/live.json $W/replay.json | head -5; ok=1; }
 exit $ok

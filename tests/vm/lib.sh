@@ -43,8 +43,14 @@ wait_listen() { # PORT
 	fail "nothing listening on port $1"
 }
 
+# Load the module with the lab's --param values (plus any given here).
+load_module() {
+	# shellcheck disable=SC2086
+	insmod "$SYNFIN_MODULE" ${SYNFIN_PARAMS:-} "$@"
+}
+
 ensure_module() {
-	grep -q '^synfin ' /proc/modules || insmod "$SYNFIN_MODULE" || fail "insmod"
+	grep -q '^synfin ' /proc/modules || load_module || fail "insmod"
 }
 
 # Let softirq work settle: the last ACKs of a close run after close() returns.

@@ -3,7 +3,7 @@
 # exactly how many it lost: recorded == delivered + lost, and a LOST marker
 # comes in-stream. Producers never wait for it.
 . tests/vm/lib.sh
-rmmod synfin && insmod "$SYNFIN_MODULE" ring_size=64 || fail "reload with ring_size=64"
+rmmod synfin && load_module ring_size=64 || fail "reload with ring_size=64"
 ok=0
 before=$($T/devcheck stats | sed 's/.*recorded=\([0-9]*\).*/\1/')
 start_reader $W/ev.json
@@ -18,11 +18,11 @@ kill -CONT $READER
 settle 1
 stop_reader $READER
 produced=$((after - before))
-got=$($EV count $W/ev.json); lost=$($EV lost $W/ev.json)
+got=$($EV records $W/ev.json); lost=$($EV lost $W/ev.json)
 note "produced $produced, delivered $got, lost $lost (ring: 64 per CPU)"
 expect_eq "delivered + lost == produced" "$((got + lost))" "$produced" || ok=1
 [ "$lost" -gt 0 ] || { note "expected losses with a 64-record ring"; ok=1; }
 [ "$got" -le 128 ] || { note "delivered more than the ring holds"; ok=1; }
 grep -q '^{"lost": ' $W/ev.json || { note "no lost marker in the stream"; ok=1; }
-rmmod synfin && insmod "$SYNFIN_MODULE" || fail "reload with defaults"
+rmmod synfin && load_module || fail "reload with defaults"
 exit $ok

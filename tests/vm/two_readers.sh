@@ -10,7 +10,7 @@ wait $srv
 settle
 stop_reader $ra; stop_reader $rb
 ok=0
-a=$($EV count $W/a.json); b=$($EV count $W/b.json)
+a=$($EV records $W/a.json); b=$($EV records $W/b.json)
 note "reader A: $a events, reader B: $b events"
 [ "$a" -ge 900 ] || { note "expected at least 900 events for 100 connections"; ok=1; }
 expect_eq "B == A" "$b" "$a" || ok=1

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Who owns a socket: pid/tgid/comm cached, by socket cookie, where the
+ * process acts on it (connect, listen, accept), so events that run later in
+ * softirq, where `current` is whoever was interrupted, still name the owner.
+ * A passive-open child inherits its listener's owner until it is accepted.
+ */
+#include <linux/hash.h>
+#include <linux/kprobes.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <net/sock.h>
+#include "synfin.h"
+
+#define SYNFIN_OWNER_BITS	12
+
+struct synfin_owner {
+	struct hlist_node node;
+	u64 cookie;
+	u32 pid, tgid;
+	char comm[TASK_COMM_LEN];
+};
+
+static struct hlist_head synfin_owner_hash[1 << SYNFIN_OWNER_BITS];
+static raw_spinlock_t synfin_owner_locks[64];
+static struct synfin_pool synfin_owner_pool;
+static atomic64_t synfin_owner_dropped;
+
+static unsigned int synfin_owner_bucket(u64 cookie)
+{
+	return hash_64(cookie, SYNFIN_OWNER_BITS);
+}
+
+static raw_spinlock_t *synfin_owner_lock(unsigned int bucket)
+{
+	return &synfin_owner_locks[bucket % ARRAY_SIZE(synfin_owner_locks)];
+}
+
+static struct synfin_owner *synfin_owner_find(unsigned int b, u64 cookie)
+{
+	struct synfin_owner *o;
+
+	hlist_for_each_entry(o, &synfin_owner_hash[b], node)
+		if (o->cookie == cookie)
+			return o;
+	return NULL;
+}
+
+static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm)
+{
+	unsigned int b = synfin_owner_bucket(cookie);
+	struct synfin_owner *o, *fresh = NULL;
+	unsigned long flags;
+
+	if (!cookie)
+		return;
+	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
+	o = synfin_owner_find(b, cookie);
+	if (!o) {
+		/* The pool has its own lock; taking it here is a fixed order. */
+		o = fresh = synfin_pool_get(&synfin_owner_pool);
+		if (!o) {
+			raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
+			atomic64_inc(&synfin_owner_dropped);
+			return;
+		}
+		o->cookie = cookie;
+		hlist_add_head(&o->node, &synfin_owner_hash[b]);
+	}
+	o->pid = pid;
+	o->tgid = tgid;
+	memcpy(o->comm, comm, TASK_COMM_LEN);
+	raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
+}
+
+/* The calling process owns the socket with this cookie. */
+void synfin_owner_set_current(u64 cookie)
+{
+	char comm[TASK_COMM_LEN];
+
+	get_task_comm(comm, current);
+	synfin_owner_store(cookie, current->pid, current->tgid, comm);
+}
+
+/* Fill ev's owner from the cache; false if unknown. */
+bool synfin_owner_get(u64 cookie, struct synfin_event *ev)
+{
+	unsigned int b = synfin_owner_bucket(cookie);
+	struct synfin_owner *o;
+	unsigned long flags;
+	bool found = false;
+
+	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
+	o = synfin_owner_find(b, cookie);
+	if (o) {
+		ev->pid = o->pid;
+		ev->tgid = o->tgid;
+		memcpy(ev->comm, o->comm, sizeof(ev->comm));
+		found = true;
+	}
+	raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
+	return found;
+}
+
+/* A passive-open child: owned, until accepted, by its listener's owner. */
+void synfin_owner_inherit(u64 child, u64 listener)
+{
+	struct synfin_event tmp;
+
+	if (synfin_owner_get(listener, &tmp))
+		synfin_owner_store(child, tmp.pid, tmp.tgid, tmp.comm);
+}
+
+void synfin_owner_forget(u64 cookie)
+{
+	unsigned int b = synfin_owner_bucket(cookie);
+	struct synfin_owner *o;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
+	o = synfin_owner_find(b, cookie);
+	if (o)
+		hlist_del(&o->node);
+	raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
+	if (o)
+		synfin_pool_put(&synfin_owner_pool, o);
+}
+
+u64 synfin_owner_dropped_count(void)
+{
+	return atomic64_read(&synfin_owner_dropped);
+}
+
+/* accept() returned a child socket: its owner is the accepting process. */
+static int synfin_accept_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_return_value(regs);
+
+	if (!sk || IS_ERR(sk) || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	synfin_owner_set_current(synfin_sock_cookie(sk));
+	return 0;
+}
+
+static struct kretprobe synfin_accept_probe = {
+	.kp.symbol_name	= "inet_csk_accept",
+	.handler	= synfin_accept_ret,
+	.maxactive	= 64,
+};
+
+int synfin_owner_init(unsigned int max)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(synfin_owner_locks); i++)
+		raw_spin_lock_init(&synfin_owner_locks[i]);
+	err = synfin_pool_init(&synfin_owner_pool, sizeof(struct synfin_owner),
+			       min(max, 4096U), max);
+	if (err)
+		return err;
+	err = register_kretprobe(&synfin_accept_probe);
+	if (err) {
+		pr_err("cannot probe inet_csk_accept (owner of accepted sockets): %d\n", err);
+		synfin_pool_destroy(&synfin_owner_pool);
+	}
+	return err;
+}
+
+/* Hooks are gone and quiesced. */
+void synfin_owner_exit(void)
+{
+	unsigned int i;
+
+	unregister_kretprobe(&synfin_accept_probe);
+	for (i = 0; i < ARRAY_SIZE(synfin_owner_hash); i++)
+		INIT_HLIST_HEAD(&synfin_owner_hash[i]);
+	synfin_pool_destroy(&synfin_owner_pool);
+}
