@@ -15,7 +15,9 @@
  *           tw_timer_handler -> expired; inet_twsk_deschedule_put -> from a
  *           segment hint (tcp_timewait_state_process: RST, SYN, other), a
  *           dead netns (purge), tcp_twsk_unique (reuse) or tcp_abort
- *           (SOCK_DESTROY); anything else is "unknown", never a guess.
+ *           (SOCK_DESTROY). A kill with no hint in a dead netns is the
+ *           purge (it inlines its deschedule); anything else is "unknown",
+ *           never a guess.
  *   substate __inet_twsk_schedule(rearm): FIN_WAIT2 -> TIME_WAIT when a
  *           FIN reaches an orphan's timewait sock.
  *
@@ -391,7 +393,13 @@ static int synfin_kp_kill(struct kprobe *p, struct pt_regs *regs)
 	if (t) {
 		synfin_tw_event_init(&ev, SYNFIN_EV_TW_EXIT, tw);
 		hint = synfin_hint_take(synfin_exit_hints, tw);
-		ev.tw_reason = hint ? hint->value : SYNFIN_TW_UNKNOWN;
+		if (hint)
+			ev.tw_reason = hint->value;
+		else if (!check_net(twsk_net(tw)))
+			/* inet_twsk_purge() inlines its deschedule: no hint. */
+			ev.tw_reason = SYNFIN_TW_NETNS;
+		else
+			ev.tw_reason = SYNFIN_TW_UNKNOWN;
 		ev.oldstate = TCP_TIME_WAIT;
 		ev.newstate = TCP_CLOSE;
 		ev.tw_substate = t->substate;

@@ -111,7 +111,7 @@ static void print_view_table(const struct tw_view *v, unsigned int top)
 
 int cmd_tw(const struct options *opt)
 {
-	unsigned int top = opt->top ? opt->top : 10;
+	unsigned int top = opt->top_set ? opt->top : 10;
 	struct synfin_tw_counts *all = NULL;
 	struct synfin_tw_netns_list list;
 	struct source src;
@@ -125,7 +125,7 @@ int cmd_tw(const struct options *opt)
 	}
 	if (source_open(&src, opt))
 		return EXIT_RUNTIME;
-	v.rows = calloc(3 * (size_t)top, sizeof(*v.rows));
+	v.rows = calloc(3 * (size_t)top + 1, sizeof(*v.rows));
 	if (!v.rows)
 		goto out;
 

@@ -74,7 +74,7 @@ static void usage(FILE *f)
 "      --device PATH    read this device instead of " SYNFIN_DEVICE "\n"
 "tw options:\n"
 "      --all-netns      every network namespace, not just this one\n"
-"  -n, --top N          rows in each top list (default 10)\n"
+"  -n, --top N          rows in each top list (default 10; 0: counts only)\n"
 "  -h, --help           this help\n"
 "  -V, --version        version and ABI\n"
 "\n"
@@ -150,13 +150,15 @@ int main(int argc, char **argv)
 			opt.all_netns = true;
 			break;
 		case 'n': {
-			long long top;
+			char *end;
+			long top = strtol(optarg, &end, 10);
 
-			if (parse_count(optarg, &top) || top > 4096) {
-				report_error("-n needs a number of rows from 1 to 4096, not '%s'", optarg);
+			if (end == optarg || *end || top < 0 || top > 4096) {
+				report_error("-n needs a number of rows from 0 (counts only) to 4096, not '%s'", optarg);
 				return EXIT_USAGE;
 			}
 			opt.top = top;
+			opt.top_set = true;
 			break;
 		}
 		case 'h':

@@ -27,6 +27,7 @@ struct options {
 	const char *device;		/* --device PATH */
 	bool all_netns;			/* tw --all-netns */
 	unsigned int top;		/* tw -n N: rows per top list */
+	bool top_set;			/* -n given (0 is allowed) */
 };
 
 /* Where records come from: the live device or a capture file. */

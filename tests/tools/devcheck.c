@@ -134,12 +134,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("seen=%llu recorded=%llu filtered=%llu delivered=%llu lost=%llu "
-		       "overrun=%llu readers=%u ring_size=%u nr_cpus=%u hook=%u\n",
+		       "overrun=%llu readers=%u ring_size=%u nr_cpus=%u hook=%u "
+		       "tw_untracked=%llu owner_dropped=%llu\n",
 		       (unsigned long long)st.seen, (unsigned long long)st.recorded,
 		       (unsigned long long)st.filtered, (unsigned long long)st.delivered,
 		       (unsigned long long)st.lost_total,
 		       (unsigned long long)st.lost[SYNFIN_LOST_OVERRUN], st.readers - 1,
-		       st.ring_size, st.nr_cpus, st.hook);
+		       st.ring_size, st.nr_cpus, st.hook,
+		       (unsigned long long)st.tw_untracked, (unsigned long long)st.owner_dropped);
 		return 0;
 	}
 	if (!strcmp(cmd, "wait-readers")) {

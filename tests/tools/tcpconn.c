@@ -2,13 +2,18 @@
 /*
  * tcpconn: deterministic TCP traffic for synfin's tests.
  *
- *   tcpconn serve   [-6] [-a ADDR] -p PORT [-n N] [-R READYFILE] [-l MS] [-S]
- *   tcpconn connect [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-b SPORT] [-S] [-q]
+ *   tcpconn serve   [-6] [-a ADDR] -p PORT [-n N] [-R READYFILE] [-l MS] [-S | -H]
+ *   tcpconn connect [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-b SPORT]
+ *                   [-s SRCADDR | -B NADDRS] [-S] [-q]
  *
  * Each connection: client sends "ping", server answers "pong". By default the
  * client closes first; the server waits for EOF, then LINGER ms (-l, default
  * 100) before closing, so the client's FIN is ACKed before the server's FIN
  * leaves (FIN_WAIT2, not CLOSING). -S: the server closes first instead.
+ * -H: the server never closes (holds every connection until killed), so the
+ * client's orphaned sockets sit in timewait substate FIN_WAIT2.
+ * -s: bind the client to SRCADDR; -B N: spread connections over N IPv4
+ * source addresses 127.1.x.y (avoids port exhaustion at 100k connections).
  * connect prints "sport=P" per connection unless -q. Exit 0 when all N
  * connections completed.
  */
@@ -25,8 +30,8 @@
 #include <unistd.h>
 
 static int family = AF_INET, port, count = 1, linger_ms = 100, conc = 1;
-static int server_first, quiet, bind_sport;
-static const char *addr, *ready_file;
+static int server_first, quiet, bind_sport, hold, n_srcaddrs;
+static const char *addr, *ready_file, *src_addr;
 
 static void die(const char *what)
 {
@@ -113,6 +118,8 @@ static int serve(void)
 		if (read_some(fd, buf, sizeof(buf)) <= 0)
 			fprintf(stderr, "tcpconn: no ping on connection %d\n", i);
 		write_all(fd, "pong");
+		if (hold)
+			continue;	/* keep fd open: the client's FIN is never answered */
 		if (!server_first) {
 			while (read_some(fd, buf, sizeof(buf)) > 0)
 				;
@@ -122,10 +129,12 @@ static int serve(void)
 		close(fd);
 	}
 	close(lfd);
+	if (hold)
+		pause();
 	return 0;
 }
 
-static int one_connection(void)
+static int one_connection(int seq)
 {
 	struct sockaddr_storage ss, me;
 	socklen_t len = make_addr(&ss, addr, port), mlen = sizeof(me);
@@ -135,17 +144,24 @@ static int one_connection(void)
 	fd = socket(family, SOCK_STREAM, 0);
 	if (fd < 0)
 		die("socket");
-	if (bind_sport) {
+	if (bind_sport || src_addr || n_srcaddrs) {
 		struct sockaddr_storage b;
-		socklen_t blen = make_addr(&b, NULL, bind_sport);
+		socklen_t blen = make_addr(&b, src_addr, bind_sport);
 
-		if (family == AF_INET6)
+		if (n_srcaddrs) {
+			unsigned int i = seq % n_srcaddrs;
+
+			((struct sockaddr_in *)&b)->sin_addr.s_addr =
+				htonl(0x7f010000 | ((i / 250) << 8) | (i % 250 + 1));
+		} else if (!src_addr && family == AF_INET6) {
 			((struct sockaddr_in6 *)&b)->sin6_addr = in6addr_any;
-		else
+		} else if (!src_addr) {
 			((struct sockaddr_in *)&b)->sin_addr.s_addr = htonl(INADDR_ANY);
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		}
+		if (bind_sport)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (void *)&b, blen))
-			die("bind source port");
+			die("bind source address/port");
 	}
 	if (connect(fd, (void *)&ss, len))
 		die("connect");
@@ -174,7 +190,7 @@ static int connect_all(void)
 
 	if (conc <= 1) {
 		for (int i = 0; i < count; i++)
-			one_connection();
+			one_connection(i);
 		return 0;
 	}
 	/* C concurrent workers, each making its share of connections. */
@@ -187,7 +203,7 @@ static int connect_all(void)
 			die("fork");
 		if (!pid) {
 			for (int i = 0; i < share; i++)
-				one_connection();
+				one_connection(started + i * conc);
 			fflush(stdout);
 			_exit(0);
 		}
@@ -211,7 +227,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt(argc, argv, "6a:p:n:R:l:c:b:Sq")) != -1) {
+	while ((c = getopt(argc, argv, "6a:p:n:R:l:c:b:s:B:SHq")) != -1) {
 		switch (c) {
 		case '6': family = AF_INET6; break;
 		case 'a': addr = optarg; break;
@@ -222,6 +238,9 @@ int main(int argc, char **argv)
 		case 'c': conc = atoi(optarg); break;
 		case 'b': bind_sport = atoi(optarg); break;
 		case 'S': server_first = 1; break;
+		case 'H': hold = 1; break;
+		case 's': src_addr = optarg; break;
+		case 'B': n_srcaddrs = atoi(optarg); break;
 		case 'q': quiet = 1; break;
 		default: goto usage;
 		}
@@ -233,6 +252,6 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "connect"))
 		return connect_all();
 usage:
-	fprintf(stderr, "usage: tcpconn serve|connect [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-R READY] [-l MS] [-b SPORT] [-S] [-q]\n");
+	fprintf(stderr, "usage: tcpconn serve|connect [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-R READY] [-l MS] [-b SPORT] [-s SRC | -B NADDRS] [-S | -H] [-q]\n");
 	return 2;
 }

@@ -55,3 +55,26 @@ ensure_module() {
 
 # Let softirq work settle: the last ACKs of a close run after close() returns.
 settle() { sleep "${1:-0.5}"; }
+
+# A key of `synfin tw -j` output (in the calling netns): tw_json KEY [ARGS]
+tw_json() { # KEY [synfin tw args...]
+	local key=$1; shift
+	$SYNFIN tw -j "$@" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$key"
+}
+
+# Count of one port in a `synfin tw -j` list: tw_port_count LIST PORT
+tw_port_count() {
+	$SYNFIN tw -j -n 4096 | /usr/bin/python3 -c '
+import json, sys
+rows = json.load(sys.stdin)[sys.argv[1]]
+print(sum(r["count"] for r in rows if r["port"] == int(sys.argv[2])))' "$1" "$2"
+}
+
+sockstat_tw() { sed -n 's/^TCP: .* tw \([0-9]*\).*/\1/p' /proc/net/sockstat; }
+ss_count() { ss -Htan "$@" | wc -l; }
+
+# Make a netns with loopback up: new_netns NAME
+new_netns() {
+	ip netns add "$1" || fail "ip netns add $1"
+	ip -n "$1" link set lo up
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * twbench: the cost of reading TIME_WAIT counts three ways, in one process,
+ * so program start-up (large under TCG) does not hide it:
+ *   synfin   SYNFIN_IOC_TW_QUERY (counts + top-10 ports/peers), and counts only
+ *   sockstat read /proc/net/sockstat (one total, both substates)
+ *   diag     an inet_diag dump of TIME_WAIT sockets, v4 + v6, counted: what
+ *            `ss -tan state time-wait` does
+ * Prints "name us_per_call count" lines (median of REPS rounds).
+ *   twbench [REPS]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uapi/synfin.h>
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static long synfin_query(int fd, unsigned int top)
+{
+	static struct synfin_tw_key rows[3][10];
+	struct synfin_tw_query q = { .max_keys = top };
+
+	q.lports = (uintptr_t)rows[0];
+	q.rports = (uintptr_t)rows[1];
+	q.peers = (uintptr_t)rows[2];
+	if (ioctl(fd, SYNFIN_IOC_TW_QUERY, &q))
+		return -1;
+	return q.counts.total;
+}
+
+static long sockstat_tw(void)
+{
+	char buf[1024], *p;
+	int fd = open("/proc/net/sockstat", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, " tw ");
+	return p ? atol(p + 4) : -1;
+}
+
+static long diag_count(int family)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
+		       .idiag_states = 1 << 6 /* TCP_TIME_WAIT */ },
+	};
+	static char buf[1 << 16];
+	long count = 0;
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	if (fd < 0 || send(fd, &req, sizeof(req), 0) < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (void *)buf;
+
+		if (n <= 0)
+			break;
+		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				goto done;
+			count++;
+		}
+	}
+done:
+	close(fd);
+	return count;
+}
+
+static long diag_tw(void)
+{
+	return diag_count(AF_INET) + diag_count(AF_INET6);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int fd;
+static long q_top(void) { return synfin_query(fd, 10); }
+static long q_counts(void) { return synfin_query(fd, 0); }
+
+static void bench(const char *name, long (*fn)(void), int reps)
+{
+	double t[64];
+	long n = 0;
+	int calls = 20;
+
+	for (int r = 0; r < reps; r++) {
+		double t0 = now_us();
+
+		for (int i = 0; i < calls; i++)
+			n = fn();
+		t[r] = (now_us() - t0) / calls;
+	}
+	qsort(t, reps, sizeof(t[0]), cmp);
+	printf("%s %.1f %ld\n", name, t[reps / 2], n);
+}
+
+int main(int argc, char **argv)
+{
+	int reps = argc > 1 ? atoi(argv[1]) : 9;
+
+	if (reps < 1 || reps > 64)
+		reps = 9;
+	fd = open(SYNFIN_DEVICE, O_RDONLY);
+	if (fd < 0) {
+		perror("twbench: " SYNFIN_DEVICE);
+		return 1;
+	}
+	bench("synfin_top10", q_top, reps);
+	bench("synfin_counts", q_counts, reps);
+	bench("sockstat", sockstat_tw, reps);
+	bench("diag", diag_tw, reps);
+	return 0;
+}

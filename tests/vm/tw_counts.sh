@@ -1,0 +1,52 @@
+#!/bin/bash
+# Exact TIME_WAIT counts in two network namespaces at once, both substates:
+# synfin's total == /proc/net/sockstat "tw" (both substates), its time_wait
+# == `ss state time-wait`, its fin_wait2 == the orphans ss shows in
+# fin-wait-2; per remote port == ss with dport; --all-netns sees both.
+. tests/vm/lib.sh
+new_netns twa; new_netns twb
+A="ip netns exec twa"; B="ip netns exec twb"
+ok=0
+# netns twa: 40 connections, client closes first -> 40 TIME_WAIT.
+$A $T/tcpconn serve -p 7001 -n 40 -l 0 & s1=$!
+$A bash -c '. tests/vm/lib.sh; wait_listen 7001'
+$A $T/tcpconn connect -p 7001 -n 40 -q || fail "client in twa"
+wait $s1
+# netns twb: 25 TIME_WAIT on port 7002, and 15 whose server never answers
+# the FIN on port 7003 -> orphans in substate FIN_WAIT2.
+$B $T/tcpconn serve -p 7002 -n 25 -l 0 & s2=$!
+$B $T/tcpconn serve -p 7003 -n 15 -H & s3=$!
+$B bash -c '. tests/vm/lib.sh; wait_listen 7002; wait_listen 7003'
+$B $T/tcpconn connect -p 7002 -n 25 -q || fail "client 7002 in twb"
+wait $s2
+$B $T/tcpconn connect -p 7003 -n 15 -q || fail "client 7003 in twb"
+settle 1
+
+for ns in twa twb; do
+	N="ip netns exec $ns"
+	total=$($N bash -c '. tests/vm/lib.sh; tw_json total')
+	tw=$($N bash -c '. tests/vm/lib.sh; tw_json time_wait')
+	fw2=$($N bash -c '. tests/vm/lib.sh; tw_json fin_wait2')
+	expect_eq "$ns: synfin total == sockstat tw" "$total" "$($N bash -c '. tests/vm/lib.sh; sockstat_tw')" || ok=1
+	expect_eq "$ns: synfin time_wait == ss state time-wait" "$tw" "$($N ss -Htan state time-wait | wc -l)" || ok=1
+	expect_eq "$ns: synfin fin_wait2 == ss state fin-wait-2" "$fw2" "$($N ss -Htan state fin-wait-2 | wc -l)" || ok=1
+	cat <($N cat /proc/net/synfin_tw) | head -4 | sed "s/^/  $ns \/proc\/net\/synfin_tw: /"
+done
+expect_eq "twa total" "$($A bash -c '. tests/vm/lib.sh; tw_json total')" 40 || ok=1
+expect_eq "twb total" "$($B bash -c '. tests/vm/lib.sh; tw_json total')" 40 || ok=1
+expect_eq "twb fin_wait2" "$($B bash -c '. tests/vm/lib.sh; tw_json fin_wait2')" 15 || ok=1
+for p in 7002 7003; do
+	expect_eq "twb: remote port $p == ss dport" \
+		"$($B bash -c ". tests/vm/lib.sh; tw_port_count remote_ports $p")" \
+		"$($B ss -Htan state time-wait state fin-wait-2 "( dport = :$p )" | wc -l)" || ok=1
+done
+# The init netns has none of them; --all-netns lists both with their counts.
+expect_eq "init netns total" "$(tw_json total)" 0 || ok=1
+all=$($SYNFIN tw -j --all-netns | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["total"], sorted(n["total"] for n in d["netns"]))')
+expect_eq "--all-netns (total, per netns)" "$all" "80 [40, 40]" || ok=1
+kill $s3; wait $s3 2>/dev/null
+ip netns del twa; ip netns del twb
+exit $ok
