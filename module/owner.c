@@ -73,13 +73,14 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm)
 	raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
 }
 
-/* The calling process owns the socket with this cookie. */
+/*
+ * The calling process owns the socket with this cookie. current->comm is
+ * copied as trace events copy it: get_task_comm() takes task_lock, a
+ * sleeping lock on PREEMPT_RT, and hooks run with interrupts off.
+ */
 void synfin_owner_set_current(u64 cookie)
 {
-	char comm[TASK_COMM_LEN];
-
-	get_task_comm(comm, current);
-	synfin_owner_store(cookie, current->pid, current->tgid, comm);
+	synfin_owner_store(cookie, current->pid, current->tgid, current->comm);
 }
 
 /* Fill ev's owner from the cache; false if unknown. */

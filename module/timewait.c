@@ -108,6 +108,7 @@ static struct synfin_hint *synfin_hint_slot(struct synfin_hint *tab, const void 
 	return &tab[hash_ptr(tw, ilog2(SYNFIN_HINT_SLOTS))];
 }
 
+/* Under the lock. */
 static void synfin_hint_set(struct synfin_hint *tab, const void *tw, u8 value,
 			    u8 substate)
 {
@@ -116,6 +117,17 @@ static void synfin_hint_set(struct synfin_hint *tab, const void *tw, u8 value,
 	h->tw = tw;
 	h->value = value;
 	h->substate = substate;
+}
+
+/* From a hook: take the lock, leave the hint. */
+static void synfin_hint_leave(struct synfin_hint *tab, const void *tw, u8 value,
+			      u8 substate)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&synfin_tw_lock, flags);
+	synfin_hint_set(tab, tw, value, substate);
+	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
 }
 
 /* The hint left for tw, consumed; NULL if none (or overwritten). */
@@ -422,11 +434,8 @@ static int synfin_kp_timer(struct kprobe *p, struct pt_regs *regs)
 	struct timer_list *timer = (void *)regs_get_kernel_argument(regs, 0);
 	const struct inet_timewait_sock *tw =
 		container_of(timer, struct inet_timewait_sock, tw_timer);
-	unsigned long flags;
 
-	raw_spin_lock_irqsave(&synfin_tw_lock, flags);
-	synfin_hint_set(synfin_exit_hints, tw, SYNFIN_TW_EXPIRED, 0);
-	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
+	synfin_hint_leave(synfin_exit_hints, tw, SYNFIN_TW_EXPIRED, 0);
 	return 0;
 }
 
@@ -468,11 +477,8 @@ static int synfin_kp_segment(struct kprobe *p, struct pt_regs *regs)
 	const struct inet_timewait_sock *tw = (void *)regs_get_kernel_argument(regs, 0);
 	const struct tcphdr *th = (void *)regs_get_kernel_argument(regs, 2);
 	u8 seg = (th->rst ? SYNFIN_SEG_RST : 0) | (th->syn ? SYNFIN_SEG_SYN : 0);
-	unsigned long flags;
 
-	raw_spin_lock_irqsave(&synfin_tw_lock, flags);
-	synfin_hint_set(synfin_seg_hints, tw, seg, tw->tw_substate);
-	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
+	synfin_hint_leave(synfin_seg_hints, tw, seg, tw->tw_substate);
 	return 0;
 }
 
@@ -480,11 +486,8 @@ static int synfin_kp_segment(struct kprobe *p, struct pt_regs *regs)
 static int synfin_kp_unique(struct kprobe *p, struct pt_regs *regs)
 {
 	const void *tw = (void *)regs_get_kernel_argument(regs, 1);
-	unsigned long flags;
 
-	raw_spin_lock_irqsave(&synfin_tw_lock, flags);
-	synfin_hint_set(synfin_reuse_hints, tw, 1, 0);
-	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
+	synfin_hint_leave(synfin_reuse_hints, tw, 1, 0);
 	return 0;
 }
 
@@ -492,13 +495,9 @@ static int synfin_kp_unique(struct kprobe *p, struct pt_regs *regs)
 static int synfin_kp_abort(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct sock *sk = (void *)regs_get_kernel_argument(regs, 0);
-	unsigned long flags;
 
-	if (READ_ONCE(sk->sk_state) != TCP_TIME_WAIT)
-		return 0;
-	raw_spin_lock_irqsave(&synfin_tw_lock, flags);
-	synfin_hint_set(synfin_abort_hints, sk, 1, 0);
-	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
+	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
+		synfin_hint_leave(synfin_abort_hints, sk, 1, 0);
 	return 0;
 }
 

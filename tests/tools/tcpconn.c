@@ -5,6 +5,10 @@
  *   tcpconn serve   [-6] [-a ADDR] -p PORT [-n N] [-R READYFILE] [-l MS] [-S | -H]
  *   tcpconn connect [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-b SPORT]
  *                   [-s SRCADDR | -B NADDRS] [-S] [-q]
+ *   tcpconn loop    [-a ADDR] -p PORT [-n N] [-B NADDRS]
+ *       both ends in one process (no context switch per connection: the
+ *       fastest churn under emulation); no data, the client closes first,
+ *       and each connection ends with the client's side in TIME_WAIT
  *
  * Each connection: client sends "ping", server answers "pong". By default the
  * client closes first; the server waits for EOF, then LINGER ms (-l, default
@@ -134,11 +138,11 @@ static int serve(void)
 	return 0;
 }
 
-static int one_connection(int seq)
+/* A client socket, bound as -b/-s/-B ask, connected to ADDR:PORT. */
+static int client_socket(int seq)
 {
-	struct sockaddr_storage ss, me;
-	socklen_t len = make_addr(&ss, addr, port), mlen = sizeof(me);
-	char buf[64];
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(&ss, addr, port);
 	int fd, one = 1;
 
 	fd = socket(family, SOCK_STREAM, 0);
@@ -160,11 +164,23 @@ static int one_connection(int seq)
 		}
 		if (bind_sport)
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		else	/* pick the port at connect(), as without bind(): no scan */
+			setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 		if (bind(fd, (void *)&b, blen))
 			die("bind source address/port");
 	}
 	if (connect(fd, (void *)&ss, len))
 		die("connect");
+	return fd;
+}
+
+static int one_connection(int seq)
+{
+	struct sockaddr_storage me;
+	socklen_t mlen = sizeof(me);
+	char buf[64];
+	int fd = client_socket(seq);
+
 	if (getsockname(fd, (void *)&me, &mlen))
 		die("getsockname");
 	if (!quiet)
@@ -218,6 +234,34 @@ static int connect_all(void)
 	return failed ? 1 : 0;
 }
 
+/* Both ends in this process: connect, accept, the client closes first. */
+static int loop(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(&ss, addr, port);
+	int one = 1, lfd, i;
+	char buf[64];
+
+	lfd = socket(family, SOCK_STREAM, 0);
+	if (lfd < 0)
+		die("socket");
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (void *)&ss, len) || listen(lfd, 1024))
+		die("bind/listen");
+	for (i = 0; i < count; i++) {
+		int c = client_socket(i), a = accept(lfd, NULL, NULL);
+
+		if (a < 0)
+			die("accept");
+		close(c);
+		while (read_some(a, buf, sizeof(buf)) > 0)
+			;
+		close(a);
+	}
+	close(lfd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -251,7 +295,9 @@ int main(int argc, char **argv)
 		return serve();
 	if (!strcmp(mode, "connect"))
 		return connect_all();
+	if (!strcmp(mode, "loop"))
+		return loop();
 usage:
-	fprintf(stderr, "usage: tcpconn serve|connect [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-R READY] [-l MS] [-b SPORT] [-s SRC | -B NADDRS] [-S | -H] [-q]\n");
+	fprintf(stderr, "usage: tcpconn serve|connect|loop [-6] [-a ADDR] -p PORT [-n N] [-c CONC] [-R READY] [-l MS] [-b SPORT] [-s SRC | -B NADDRS] [-S | -H] [-q]\n");
 	return 2;
 }

@@ -8,6 +8,10 @@
  *            `ss -tan state time-wait` does
  * Prints "name us_per_call count" lines (median of REPS rounds).
  *   twbench [REPS]
+ *   twbench check   the three counts at one instant: sockstat, synfin, the
+ *                   dump, sockstat again, synfin again; retried until
+ *                   nothing changed in between (a sock mid-kill is counted
+ *                   by one and not yet the other). Exit 0 if they agree.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +132,31 @@ static void bench(const char *name, long (*fn)(void), int reps)
 	printf("%s %.1f %ld\n", name, t[reps / 2], n);
 }
 
+static int check(void)
+{
+	struct synfin_tw_query q1 = { 0 }, q2 = { 0 };
+	long s1, s2, d = -1;
+	int tries;
+
+	for (tries = 1; tries <= 200; tries++) {
+		s1 = sockstat_tw();
+		if (ioctl(fd, SYNFIN_IOC_TW_QUERY, &q1))
+			return perror("twbench: query"), 1;
+		d = diag_tw();
+		s2 = sockstat_tw();
+		if (ioctl(fd, SYNFIN_IOC_TW_QUERY, &q2))
+			return perror("twbench: query"), 1;
+		if (s1 == s2 && q1.counts.total == q2.counts.total &&
+		    q1.counts.time_wait == q2.counts.time_wait)
+			break;
+	}
+	printf("synfin total=%u time_wait=%u fin_wait2=%u; sockstat tw=%ld; inet_diag time-wait=%ld; tries=%d\n",
+	       q1.counts.total, q1.counts.time_wait, q1.counts.fin_wait2, s1, d, tries);
+	if (tries > 200)
+		return printf("never stable: counts changed under every read\n"), 1;
+	return q1.counts.total == s1 && q1.counts.time_wait == d ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 9;
@@ -139,6 +168,8 @@ int main(int argc, char **argv)
 		perror("twbench: " SYNFIN_DEVICE);
 		return 1;
 	}
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return check();
 	bench("synfin_top10", q_top, reps);
 	bench("synfin_counts", q_counts, reps);
 	bench("sockstat", sockstat_tw, reps);

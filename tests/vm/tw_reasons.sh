@@ -94,4 +94,5 @@ PY
 rc=$?
 cat $W/check
 [ $rc -eq 0 ] || ok=1
+sysctl -qw net.ipv4.tcp_tw_reuse=2
 exit $ok
