@@ -23,7 +23,7 @@
  *
  * Counts (per netns: total, by substate; per local port, remote port and
  * peer address) are kept by those same hooks, and read without walking the
- * socket hash. Socks already in timewait at load are counted by one walk
+ * socket hash; the busiest keys come from count groups in O(rows). Socks already in timewait at load are counted by one walk
  * of the established hash. All of it runs under one raw spinlock: timewait
  * entries and exits are far rarer than state changes.
  */
@@ -47,10 +47,25 @@ struct synfin_twns {
 	struct hlist_node node;
 	struct synfin_tw_counts c;
 	unsigned int refs;		/* tracked socks + keys pointing here */
+	struct list_head groups[3];	/* by kind: synfin_twgroup, count ascending */
+};
+
+/*
+ * The keys of one kind in one netns that have the same count. Counts move
+ * by one, so a key only ever moves to a neighbouring group: O(1), and the
+ * busiest N are read from the tail of the list in O(N), whatever the number
+ * of sockets or keys (the LFU-cache structure).
+ */
+struct synfin_twgroup {
+	struct list_head node;
+	struct list_head keys;
+	u32 count;
 };
 
 struct synfin_twkey {
 	struct hlist_node node;
+	struct list_head gnode;		/* in group->keys */
+	struct synfin_twgroup *group;
 	struct synfin_twns *ns;
 	u32 count;
 	u16 port;
@@ -73,6 +88,7 @@ struct synfin_twsock {
 
 union synfin_twnode {
 	struct synfin_twns ns;
+	struct synfin_twgroup group;
 	struct synfin_twkey key;
 	struct synfin_twsock sock;
 };
@@ -88,6 +104,14 @@ static struct hlist_head synfin_twkey_hash[1 << SYNFIN_TWKEY_BITS];
 static struct hlist_head synfin_twns_hash[1 << SYNFIN_TWNS_BITS];
 static struct synfin_pool synfin_tw_pool;
 static u64 synfin_tw_untracked;
+
+/*
+ * Spare group nodes: a decrement may need a new group and must not fail,
+ * so it draws from here; tracking a sock tops it up from the pool.
+ */
+#define SYNFIN_SPARE_GROUPS	64
+static struct synfin_twgroup *synfin_spare[SYNFIN_SPARE_GROUPS];
+static unsigned int synfin_nspare;
 
 /* Hints on the way to a kill, keyed by the timewait sock (under the lock). */
 struct synfin_hint {
@@ -158,6 +182,9 @@ static struct synfin_twns *synfin_twns_get(u32 inum, bool create)
 	if (!ns)
 		return NULL;
 	ns->c.netns = inum;
+	INIT_LIST_HEAD(&ns->groups[0]);
+	INIT_LIST_HEAD(&ns->groups[1]);
+	INIT_LIST_HEAD(&ns->groups[2]);
 	hlist_add_head(&ns->node, head);
 	return ns;
 }
@@ -207,15 +234,116 @@ static struct synfin_twkey *synfin_twkey_get(struct synfin_twns *ns, u8 kind,
 	return k;
 }
 
-static void synfin_twkey_put(struct synfin_twkey *k)
+static struct synfin_twgroup *synfin_group_new(u32 count)
+{
+	struct synfin_twgroup *g = synfin_nspare ? synfin_spare[--synfin_nspare]
+						 : synfin_pool_get(&synfin_tw_pool);
+
+	if (g) {
+		g->count = count;
+		INIT_LIST_HEAD(&g->keys);
+	}
+	return g;
+}
+
+static void synfin_group_drop_if_empty(struct synfin_twgroup *g)
+{
+	if (!list_empty(&g->keys))
+		return;
+	list_del(&g->node);
+	if (synfin_nspare < SYNFIN_SPARE_GROUPS)
+		synfin_spare[synfin_nspare++] = g;
+	else
+		synfin_pool_put(&synfin_tw_pool, g);
+}
+
+static void synfin_spares_fill(void)
+{
+	while (synfin_nspare < SYNFIN_SPARE_GROUPS) {
+		struct synfin_twgroup *g = synfin_pool_get(&synfin_tw_pool);
+
+		if (!g)
+			break;
+		synfin_spare[synfin_nspare++] = g;
+	}
+}
+
+static struct synfin_twgroup *synfin_group_at(struct list_head *list,
+					      struct list_head *pos)
+{
+	return pos == list ? NULL : list_entry(pos, struct synfin_twgroup, node);
+}
+
+/* k->count + 1, into the next group up. False if no node for a new group. */
+static bool synfin_twkey_inc(struct synfin_twkey *k)
+{
+	struct list_head *list = &k->ns->groups[k->kind];
+	struct synfin_twgroup *g = k->group, *next;
+	struct list_head *after = g ? &g->node : list;
+
+	next = synfin_group_at(list, after->next);
+	if (!next || next->count != k->count + 1) {
+		next = synfin_group_new(k->count + 1);
+		if (!next)
+			return false;
+		list_add(&next->node, after);
+	}
+	if (g)
+		list_move(&k->gnode, &next->keys);
+	else
+		list_add(&k->gnode, &next->keys);
+	k->group = next;
+	k->count++;
+	if (g)
+		synfin_group_drop_if_empty(g);
+	return true;
+}
+
+/* k->count - 1, into the next group down (none at 0). */
+static void synfin_twkey_dec(struct synfin_twkey *k)
+{
+	struct list_head *list = &k->ns->groups[k->kind];
+	struct synfin_twgroup *g = k->group, *prev;
+
+	k->count--;
+	if (!k->count) {
+		list_del(&k->gnode);
+		k->group = NULL;
+		synfin_group_drop_if_empty(g);
+		return;
+	}
+	prev = synfin_group_at(list, g->node.prev);
+	if (!prev || prev->count != k->count) {
+		if (list_is_singular(&g->keys)) {
+			/* Alone in it: the group itself moves down; order holds. */
+			g->count = k->count;
+			return;
+		}
+		prev = synfin_group_new(k->count);
+		if (!prev)
+			return;	/* no spare at all: k stays one group too high */
+		list_add_tail(&prev->node, &g->node);
+	}
+	list_move(&k->gnode, &prev->keys);
+	k->group = prev;
+	synfin_group_drop_if_empty(g);
+}
+
+/* A key no sock counts any more. */
+static void synfin_twkey_drop(struct synfin_twkey *k)
 {
 	struct synfin_twns *ns = k->ns;
 
-	if (--k->count)
-		return;
 	hlist_del(&k->node);
 	synfin_pool_put(&synfin_tw_pool, k);
 	synfin_twns_put(ns);
+}
+
+static void synfin_twkey_put(struct synfin_twkey *k)
+{
+	synfin_twkey_dec(k);
+	if (!k->count)
+		synfin_twkey_drop(k);
 }
 
 static u32 *synfin_overflow_of(struct synfin_twns *ns, int kind)
@@ -288,6 +416,7 @@ static struct synfin_twsock *synfin_track(const struct inet_timewait_sock *tw,
 		synfin_tw_untracked++;
 		return NULL;
 	}
+	synfin_spares_fill();
 	t->tw = tw;
 	t->ns = ns;
 	ns->refs++;
@@ -300,9 +429,14 @@ static struct synfin_twsock *synfin_track(const struct inet_timewait_sock *tw,
 	t->key[SYNFIN_KEY_RPORT] = synfin_twkey_get(ns, SYNFIN_KEY_RPORT, ev->dport, 0, NULL);
 	t->key[SYNFIN_KEY_PEER] = synfin_twkey_get(ns, SYNFIN_KEY_PEER, 0, ev->family, ev->daddr);
 	for (kind = 0; kind < 3; kind++) {
-		if (t->key[kind])
-			t->key[kind]->count++;
-		else
+		struct synfin_twkey *k = t->key[kind];
+
+		if (k && !synfin_twkey_inc(k)) {
+			if (!k->count)
+				synfin_twkey_drop(k);
+			k = t->key[kind] = NULL;
+		}
+		if (!k)
 			(*synfin_overflow_of(ns, kind))++;
 	}
 	ns->c.total++;
@@ -607,39 +741,31 @@ int synfin_timewait_count_existing(void)
 
 /* ------------------------------------------------------------- reads */
 
-/* Insert k into rows[0..*n) kept busiest-first, at most max rows. */
-static void synfin_top_insert(struct synfin_tw_key *rows, u32 *n, u32 max,
-			      const struct synfin_twkey *k)
+static void synfin_key_row(struct synfin_tw_key *row, const struct synfin_twkey *k)
 {
-	u32 i;
-
-	if (!max || (*n == max && rows[max - 1].count >= k->count))
-		return;
-	i = *n < max ? (*n)++ : max - 1;
-	while (i > 0 && rows[i - 1].count < k->count) {
-		rows[i] = rows[i - 1];
-		i--;
-	}
-	memset(&rows[i], 0, sizeof(rows[i]));
-	rows[i].count = k->count;
-	rows[i].port = k->port;
-	rows[i].family = k->family;
-	memcpy(rows[i].addr, k->addr, 16);
+	memset(row, 0, sizeof(*row));
+	row->count = k->count;
+	row->port = k->port;
+	row->family = k->family;
+	memcpy(row->addr, k->addr, 16);
 }
 
 #define SYNFIN_TW_MAX_KEYS	4096
 
 /*
- * Counts and busiest keys of one netns into kernel arrays rows[kind][max].
- * O(keys), never O(sockets): the socket hash is not touched.
+ * Counts and busiest keys of one netns into kernel arrays rows[kind][max]:
+ * O(max), read from the top of the count groups; the socket hash is not
+ * touched.
  */
 static void synfin_timewait_collect(u32 netns, struct synfin_tw_counts *c,
 				    struct synfin_tw_key *rows[3], u32 n[3],
 				    u32 max)
 {
+	struct synfin_twgroup *g;
+	struct synfin_twkey *k;
 	struct synfin_twns *ns;
 	unsigned long flags;
-	u32 b;
+	int kind;
 
 	n[0] = n[1] = n[2] = 0;
 	memset(c, 0, sizeof(*c));
@@ -648,12 +774,15 @@ static void synfin_timewait_collect(u32 netns, struct synfin_tw_counts *c,
 	ns = synfin_twns_get(netns, false);
 	if (ns)
 		*c = ns->c;
-	for (b = 0; ns && max && b < ARRAY_SIZE(synfin_twkey_hash); b++) {
-		struct synfin_twkey *k;
-
-		hlist_for_each_entry(k, &synfin_twkey_hash[b], node)
-			if (k->ns == ns)
-				synfin_top_insert(rows[k->kind], &n[k->kind], max, k);
+	for (kind = 0; ns && kind < 3; kind++) {
+		list_for_each_entry_reverse(g, &ns->groups[kind], node) {
+			list_for_each_entry(k, &g->keys, gnode) {
+				if (n[kind] == max)
+					goto next_kind;
+				synfin_key_row(&rows[kind][n[kind]++], k);
+			}
+		}
+next_kind:;
 	}
 	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
 }
@@ -792,9 +921,9 @@ int synfin_timewait_init(unsigned int max)
 	unsigned int i;
 	int err;
 
-	/* A sock, up to three keys and its netns: nodes for four per sock. */
+	/* A sock, up to three keys, as many count groups, and its netns. */
 	err = synfin_pool_init(&synfin_tw_pool, sizeof(union synfin_twnode),
-			       8192, 4 * max);
+			       8192, 7 * max);
 	if (err)
 		return err;
 	err = register_pernet_subsys(&synfin_tw_net_ops);
@@ -831,5 +960,6 @@ void synfin_timewait_exit(void)
 	for (i = 0; i < ARRAY_SIZE(synfin_twns_hash); i++)
 		INIT_HLIST_HEAD(&synfin_twns_hash[i]);
 	synfin_tw_untracked = 0;
+	synfin_nspare = 0;	/* pool memory: freed with it */
 	synfin_pool_destroy(&synfin_tw_pool);
 }

@@ -12,7 +12,6 @@ ok=0
 # timewait tuples to pick its port, and they would not all stay alive.
 sysctl -qw net.ipv4.tcp_max_tw_buckets=$((N * 2)) net.ipv4.ip_local_port_range="10000 60999" \
 	net.ipv4.tcp_tw_reuse=0
-base=$(sockstat_tw)
 start=$SECONDS
 $T/tcpconn loop -p 7501 -n $((N / 2)) -B 16 & a=$!
 $T/tcpconn loop -p 7502 -n $((N - N / 2)) -B 16 & b=$!
@@ -22,20 +21,29 @@ took=$((SECONDS - start))
 $T/twbench check >$W/check; rc=$?
 note "$N connections in $took s; $(cat $W/check)"
 [ $rc -eq 0 ] || ok=1
-alive=$(($(sed 's/.*sockstat tw=\([0-9]*\).*/\1/' $W/check) - base))
+# Ours are exactly those with remote port 7501/7502 (sockets left by
+# earlier tests may expire meanwhile, so no baseline is subtracted).
+p1=$(tw_port_count remote_ports 7501); p2=$(tw_port_count remote_ports 7502)
+alive=$((p1 + p2))
 if [ $alive -lt $N ] && [ $took -ge 59 ]; then
 	# Honest about a slow machine: the counts above still had to agree.
 	[ $ok -eq 0 ] && skip "making $N connections took $took s: the oldest had expired (60 s) before the check, $alive alive; the counts agreed"
 fi
 expect_eq "new timewait sockets alive at the check (none expired)" "$alive" "$N" || ok=1
-for p in 7501 7502; do
-	expect_eq "remote port $p" "$(tw_port_count remote_ports $p)" $(( p == 7501 ? N / 2 : N - N / 2 )) || ok=1
-done
+expect_eq "remote port 7501" "$p1" $((N / 2)) || ok=1
+expect_eq "remote port 7502" "$p2" $((N - N / 2)) || ok=1
+# Top lists: busiest first, and every row's count is that key's real count.
 $SYNFIN tw -j -n 4096 | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
+bad = 0
+for k in ("ports", "remote_ports", "peers"):
+    c = [r["count"] for r in d[k]]
+    if c != sorted(c, reverse=True):
+        print("  %s not busiest-first" % k); bad = 1
 print("  peers:", [(p["addr"], p["count"]) for p in d["peers"]][:3], "overflow:", d["overflow"],
-      "distinct local ports:", len(d["ports"]))'
+      "local port rows:", len(d["ports"]), "top remote ports:", [(p["port"], p["count"]) for p in d["remote_ports"]][:3])
+sys.exit(bad)' || ok=1
 expect_eq "untracked (no node free)" "$($T/devcheck stats | sed 's/.*tw_untracked=\([0-9]*\).*/\1/')" 0 || ok=1
 sysctl -qw net.ipv4.tcp_tw_reuse=2
 exit $ok
