@@ -17,7 +17,7 @@
 
 #define SYNFIN_TRACK_DEFAULT	(1U << 18)
 
-unsigned int synfin_ring_size = SYNFIN_RING_DEFAULT;
+static unsigned int synfin_ring_size = SYNFIN_RING_DEFAULT;
 static unsigned int synfin_tw_max = SYNFIN_TRACK_DEFAULT;
 static unsigned int synfin_owner_max = SYNFIN_TRACK_DEFAULT;
 static u32 synfin_hook_active = SYNFIN_HOOK_NONE;

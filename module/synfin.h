@@ -18,9 +18,6 @@
 struct sock;
 struct synfin_pool_chunk;
 
-/* main.c: module parameters */
-extern unsigned int synfin_ring_size;
-
 /* ring.c: per-CPU rings, written by producers in any context */
 int synfin_ring_init(unsigned int records_per_cpu);
 void synfin_ring_exit(void);

@@ -88,12 +88,12 @@ static void write_all(int fd, const char *s)
 		die("write");
 }
 
-static int serve(void)
+/* The listening socket on ADDR:PORT. */
+static int listen_socket(void)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = make_addr(&ss, addr, port);
-	int one = 1, lfd, i;
-	char buf[64];
+	int one = 1, lfd;
 
 	lfd = socket(family, SOCK_STREAM, 0);
 	if (lfd < 0)
@@ -103,6 +103,14 @@ static int serve(void)
 		die("bind");
 	if (listen(lfd, 1024))
 		die("listen");
+	return lfd;
+}
+
+static int serve(void)
+{
+	int lfd = listen_socket(), i;
+	char buf[64];
+
 	if (ready_file) {
 		FILE *f = fopen(ready_file, "w");
 
@@ -237,17 +245,9 @@ static int connect_all(void)
 /* Both ends in this process: connect, accept, the client closes first. */
 static int loop(void)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = make_addr(&ss, addr, port);
-	int one = 1, lfd, i;
+	int lfd = listen_socket(), i;
 	char buf[64];
 
-	lfd = socket(family, SOCK_STREAM, 0);
-	if (lfd < 0)
-		die("socket");
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (void *)&ss, len) || listen(lfd, 1024))
-		die("bind/listen");
 	for (i = 0; i < count; i++) {
 		int c = client_socket(i), a = accept(lfd, NULL, NULL);
 

@@ -5,6 +5,8 @@ SYNFIN=${SYNFIN:-userspace/synfin}
 T=tests/tools/bin
 EV="/usr/bin/python3 tests/lib/events.py"
 W=$(mktemp -d /tmp/synfin-test.XXXXXX)
+# The test's own network namespace (the suite gives each test a fresh one).
+MYNS=$(readlink /proc/self/ns/net | tr -dc 0-9)
 
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }

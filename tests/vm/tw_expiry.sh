@@ -33,9 +33,10 @@ for k in total time_wait fin_wait2; do
 	expect_eq "$k after expiry" "$(tw_json $k)" 0 || ok=1
 done
 expect_eq "sockstat tw after expiry" "$(sockstat_tw)" 0 || ok=1
-/usr/bin/python3 - $W/ev.json <<'PY' || ok=1
-import collections, json, sys
+MYNS=$MYNS /usr/bin/python3 - $W/ev.json <<'PY' || ok=1
+import collections, json, os, sys
 ev = [json.loads(l) for l in open(sys.argv[1]) if '"lost"' not in l]
+ev = [e for e in ev if e["netns"] == int(os.environ["MYNS"])]  # this test's own
 ex = [e for e in ev if e["event"] == "tw_exit"]
 en = [e for e in ev if e["event"] == "tw_enter"]
 bad = 0

@@ -50,19 +50,22 @@ ip netns exec twdel bash -c '. tests/vm/lib.sh; wait_listen 7206'
 ip netns exec twdel $T/tcpconn connect -p 7206 -n 3 -q
 wait $srv
 settle
+DELNS=$(ip netns exec twdel readlink /proc/self/ns/net | tr -dc 0-9)
 ip netns del twdel
-# The namespace is cleaned up by a worker, later: wait for the exits.
+# The namespace is cleaned up by a worker, later: wait for its exits.
 for _ in $(seq 1 100); do
-	[ "$(grep -c '"reason": "netns"' $W/ev.json)" -ge 3 ] && break
+	[ "$(grep -c '"dport": 7206, .*"reason": "netns"' $W/ev.json)" -ge 3 ] && break
 	sleep 0.1
 done
 settle
 kill $hold 2>/dev/null; wait $hold 2>/dev/null
 stop_reader $READER
 
-/usr/bin/python3 - $W/ev.json $rst_port $seg_port >$W/check 2>&1 <<'PY'
-import collections, json, sys
+MYNS=$MYNS DELNS=$DELNS /usr/bin/python3 - $W/ev.json $rst_port $seg_port >$W/check 2>&1 <<'PY'
+import collections, json, os, sys
 ev = [json.loads(l) for l in open(sys.argv[1]) if '"lost"' not in l]
+# This test's netns and the one it deleted: other tests' sockets stay out.
+ev = [e for e in ev if e["netns"] in (int(os.environ["MYNS"]), int(os.environ["DELNS"]))]
 rst_port, seg_port = int(sys.argv[2]), int(sys.argv[3])
 exits = [e for e in ev if e["event"] == "tw_exit"]
 enters = [e for e in ev if e["event"] == "tw_enter"]
