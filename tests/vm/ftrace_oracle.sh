@@ -5,7 +5,10 @@
 . tests/vm/lib.sh
 N=${N:-1000}
 TR=/sys/kernel/tracing
-[ -d $TR/events/sock/inet_sock_set_state ] || skip "no tracefs event sock/inet_sock_set_state"
+# `ip netns exec` gives the test a fresh /sys without tracefs: mount it here
+# (a private mount namespace). The oracle must run: a missing event fails.
+mountpoint -q $TR || mount -t tracefs tracefs $TR || fail "cannot mount tracefs"
+[ -d $TR/events/sock/inet_sock_set_state ] || fail "no tracefs event sock/inet_sock_set_state"
 
 echo 16384 >$TR/buffer_size_kb
 echo 'protocol == 6' >$TR/events/sock/inet_sock_set_state/filter
