@@ -6,7 +6,9 @@ fam=inet; flag=; port=9100
 if [ "${1:-}" = -6 ]; then fam=inet6; flag=-6; port=9106; fi
 
 start_reader $W/ev.json
-$T/tcpconn serve $flag -p $port -n 1 -R $W/ready & srv=$!
+# The server waits 400 ms after the client's FIN before its own, so the
+# client's FIN is ACKed first (FIN_WAIT2), even with a late delayed ACK.
+$T/tcpconn serve $flag -p $port -n 1 -l 400 -R $W/ready & srv=$!
 wait_listen $port
 $T/tcpconn connect $flag -p $port -n 1 >$W/client.out & cli=$!
 wait $cli || fail "client failed"
@@ -19,7 +21,7 @@ ok=0
 # Client: the SYN leaves before the port is chosen (sport 0 on CLOSE>SYN_SENT),
 # so match by remote port. It closed while in FIN_WAIT1, so when the ACK
 # comes the orphan is handed to a timewait sock in substate FIN_WAIT2
-# (tw_enter, then the full socket's CLOSE); the server's FIN, 100 ms later,
+# (tw_enter, then the full socket's CLOSE); the server's FIN, 400 ms later,
 # moves the timewait sock to TIME_WAIT (tw:).
 client=$($EV seq $W/ev.json --remote-port $port --family $fam)
 expect_eq "client sequence" "$client" \

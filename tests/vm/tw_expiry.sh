@@ -3,7 +3,7 @@
 # "expired" and a lifetime equal to the timer: about 3 s for FIN_WAIT2
 # orphans (tcp_fin_timeout=3), about 60 s for TIME_WAIT (TCP_TIMEWAIT_LEN,
 # fixed in the kernel; the timer wheel may fire up to ~2 s late at this
-# range). Then every count is back to 0, and each sock had exactly one
+# range, plus softirq delay under emulation: 59.5-65 s). Then every count is back to 0, and each sock had exactly one
 # entry and one exit.
 . tests/vm/lib.sh
 ok=0
@@ -50,7 +50,7 @@ def check(name, rows, n, lo, hi, substate):
     if len(rows) != n or reasons != {"expired": n} or subs != {substate: n} or \
             not d or d[0] < lo or d[-1] > hi:
         print("  want %d, all expired in %s, lifetimes %.1f..%.1f s" % (n, substate, lo, hi)); bad = 1
-check("TIME_WAIT (7301)", [e for e in ex if e["dport"] == 7301], 20, 59.5, 63.0, "TIME_WAIT")
+check("TIME_WAIT (7301)", [e for e in ex if e["dport"] == 7301], 20, 59.5, 65.0, "TIME_WAIT")
 check("FIN_WAIT2 orphans (7302)", [e for e in ex if e["dport"] == 7302], 10, 2.5, 5.5, "FIN_WAIT2")
 armed = sorted(e["timeout_ms"] for e in en if e["dport"] == 7302)
 print("  FIN_WAIT2 timers armed: %d..%d ms" % (armed[0], armed[-1]))
