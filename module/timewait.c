@@ -9,7 +9,8 @@
  * sock leaves the hash in exactly one place, inet_twsk_kill(), called by
  * its timer or by inet_twsk_deschedule_put() for an early kill. So:
  *
- *   entry   kprobe inet_twsk_hashdance          (its timer is armed by then)
+ *   entry   kprobe inet_twsk_hashdance_schedule (6.12: timeout in its args) or
+ *           inet_twsk_hashdance (older: its timer is armed by then)
  *   exit    kprobe inet_twsk_kill               (once per sock)
  *   reason  hints left on the way to the kill, keyed by the sock:
  *           tw_timer_handler -> expired; inet_twsk_deschedule_put -> from a
@@ -488,7 +489,10 @@ static void synfin_twsock_owner(struct synfin_event *ev,
 	memcpy(ev->comm, t->comm, sizeof(ev->comm));
 }
 
-/* inet_twsk_hashdance(tw, sk, hashinfo): tw takes over from sk. */
+/* Which entry point this kernel has: see compat.h. */
+static bool synfin_tw_enter_with_timeo;
+
+/* inet_twsk_hashdance[_schedule](tw, sk, hashinfo[, timeo]): tw takes over. */
 static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = (void *)regs_get_kernel_argument(regs, 0);
@@ -503,7 +507,9 @@ static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 	ev.oldstate = sk->sk_state;
 	ev.newstate = TCP_TIME_WAIT;
 	ev.tw_substate = tw->tw_substate;
-	ev.tw_timeout_ms = synfin_compat_tw_timeout_ms(tw, regs);
+	ev.tw_timeout_ms = synfin_tw_enter_with_timeo ?
+		jiffies_to_msecs(regs_get_kernel_argument(regs, 3)) :
+		synfin_tw_timeout_from_timer(tw);
 	/* The tw shares the socket's cookie field: same connection, same id. */
 	ev.cookie = synfin_sock_cookie((const struct sock *)tw);
 	synfin_owner_get(ev.cookie, &ev);
@@ -666,8 +672,9 @@ static int synfin_kp_reschedule(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+static struct kprobe synfin_tw_enter_kprobe = { .pre_handler = synfin_kp_hashdance };
+
 static struct kprobe synfin_tw_kprobes[] = {
-	{ .symbol_name = SYNFIN_TW_HASHDANCE, .pre_handler = synfin_kp_hashdance },
 	{ .symbol_name = "inet_twsk_kill", .pre_handler = synfin_kp_kill },
 	{ .symbol_name = "tw_timer_handler", .pre_handler = synfin_kp_timer },
 	{ .symbol_name = "inet_twsk_deschedule_put", .pre_handler = synfin_kp_deschedule },
@@ -690,7 +697,7 @@ static struct kprobe *synfin_tw_kprobe_ptrs[ARRAY_SIZE(synfin_tw_kprobes)];
  */
 int synfin_timewait_count_existing(void)
 {
-	struct inet_hashinfo *hinfo = &tcp_hashinfo;
+	struct inet_hashinfo *hinfo = synfin_tcp_hashinfo();
 	unsigned int i, added = 0;
 
 	synchronize_rcu();
@@ -937,8 +944,26 @@ int synfin_timewait_init(unsigned int max)
 		       synfin_tw_kprobes[0].symbol_name, err);
 		goto unregister_net;
 	}
+	/* Armed last: an entry must never be seen without its exit hook. */
+	synfin_tw_enter_kprobe.symbol_name = SYNFIN_TW_HASHDANCE_SCHEDULE;
+	synfin_tw_enter_with_timeo = true;
+	err = register_kprobe(&synfin_tw_enter_kprobe);
+	if (err == -ENOENT || err == -EINVAL) {
+		memset(&synfin_tw_enter_kprobe, 0, sizeof(synfin_tw_enter_kprobe));
+		synfin_tw_enter_kprobe.pre_handler = synfin_kp_hashdance;
+		synfin_tw_enter_kprobe.symbol_name = SYNFIN_TW_HASHDANCE;
+		synfin_tw_enter_with_timeo = false;
+		err = register_kprobe(&synfin_tw_enter_kprobe);
+	}
+	if (err) {
+		pr_err("cannot kprobe %s or %s (timewait entry): %d\n",
+		       SYNFIN_TW_HASHDANCE_SCHEDULE, SYNFIN_TW_HASHDANCE, err);
+		goto unregister_kprobes;
+	}
 	return 0;
 
+unregister_kprobes:
+	unregister_kprobes(synfin_tw_kprobe_ptrs, ARRAY_SIZE(synfin_tw_kprobe_ptrs));
 unregister_net:
 	unregister_pernet_subsys(&synfin_tw_net_ops);
 free_pool:
@@ -950,7 +975,9 @@ void synfin_timewait_exit(void)
 {
 	unsigned int i;
 
-	/* Waits until no handler runs any more. */
+	/* Entry first, so no sock is counted without its exit hook; both wait
+	 * until no handler runs any more. */
+	unregister_kprobe(&synfin_tw_enter_kprobe);
 	unregister_kprobes(synfin_tw_kprobe_ptrs, ARRAY_SIZE(synfin_tw_kprobe_ptrs));
 	unregister_pernet_subsys(&synfin_tw_net_ops);
 	for (i = 0; i < ARRAY_SIZE(synfin_twsock_hash); i++)

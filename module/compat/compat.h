@@ -20,15 +20,30 @@
 #include <linux/timer.h>
 #include <net/inet_timewait_sock.h>
 
-/*
- * Where a timewait sock is hashed in, and how long its timer was armed for.
- * Up to 6.8, tcp_time_wait() arms the timer (inet_twsk_schedule) before
- * inet_twsk_hashdance(tw, sk, hashinfo), so the timer tells.
- */
-#define SYNFIN_TW_HASHDANCE "inet_twsk_hashdance"
+#include <net/net_namespace.h>
 
-static inline u32 synfin_compat_tw_timeout_ms(const struct inet_timewait_sock *tw,
-					      struct pt_regs *regs)
+/*
+ * The established hash the load-time walk reads. 6.1 keeps a pointer per
+ * netns (init_net's is the shared table); 6.12 no longer exports
+ * tcp_hashinfo itself.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+#define synfin_tcp_hashinfo()	(init_net.ipv4.tcp_death_row.hashinfo)
+#else
+#define synfin_tcp_hashinfo()	(&tcp_hashinfo)
+#endif
+
+/*
+ * Where a timewait sock is hashed in. Newer kernels (6.12) do it in
+ * inet_twsk_hashdance_schedule(tw, sk, hashinfo, timeo), which also arms
+ * the timer; older ones call inet_twsk_schedule() (timer armed) and then
+ * inet_twsk_hashdance(tw, sk, hashinfo). timewait.c probes for the first
+ * and falls back to the second; these give the armed timeout for each.
+ */
+#define SYNFIN_TW_HASHDANCE_SCHEDULE	"inet_twsk_hashdance_schedule"
+#define SYNFIN_TW_HASHDANCE		"inet_twsk_hashdance"
+
+static inline u32 synfin_tw_timeout_from_timer(const struct inet_timewait_sock *tw)
 {
 	unsigned long expires = READ_ONCE(tw->tw_timer.expires);
 
