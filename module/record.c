@@ -137,7 +137,6 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 	synfin_owner_get(ev->cookie, ev);
 	if (!in_task())
 		ev->flags |= SYNFIN_F_SOFTIRQ;
-	ev->ts_ns = ktime_get_ns();
 	cs->clone_ev = *ev;
 	cs->clone_sk = sk;
 }
@@ -145,7 +144,11 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 static void synfin_complete_clone(struct synfin_cpu_state *cs,
 				  const struct sock *sk, u64 cookie)
 {
-	/* Same timestamp as when it happened, now with the real tuple. */
+	/*
+	 * Now with the real tuple. It is stamped as it goes into the ring,
+	 * like every record: a record carrying an older time could be merged
+	 * in a different place by readers that read before and after it.
+	 */
 	synfin_fill_tuple(&cs->clone_ev, sk);
 	cs->clone_ev.cookie = cookie;
 	synfin_ring_write(&cs->clone_ev);

@@ -114,9 +114,10 @@ void synfin_ring_write(const struct synfin_event *ev)
 	smp_wmb();
 	slot->ev = *ev;
 	/*
-	 * Stamped here, irqs off, so each CPU's ring is in time order. A record
-	 * held back by its producer (see record.c) keeps the time it happened:
-	 * nothing else was written on this CPU in between.
+	 * Stamped here, irqs off, so each CPU's ring is in time order, which
+	 * the readers' merge relies on. A producer may pass a time only if it
+	 * took it with interrupts off on this CPU right before (timewait.c,
+	 * whose counts must match the time).
 	 */
 	if (!ev->ts_ns)
 		slot->ev.ts_ns = ktime_get_ns();
