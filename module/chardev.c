@@ -25,6 +25,9 @@
 struct synfin_file {
 	struct mutex lock;		/* serializes readers of this file */
 	struct synfin_cursor cursor;
+	/* Records gathered under the lock, copied out in one go: one buffer
+	 * per open file, not an allocation per read(). */
+	struct synfin_event batch[SYNFIN_READ_BATCH];
 };
 
 static atomic_t synfin_readers;
@@ -42,13 +45,13 @@ static int synfin_open(struct inode *inode, struct file *file)
 	if (!(file->f_mode & FMODE_READ) || (file->f_mode & FMODE_WRITE))
 		return -EINVAL;	/* nothing to write: open O_RDONLY */
 
-	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	sf = kvzalloc(sizeof(*sf), GFP_KERNEL);
 	if (!sf)
 		return -ENOMEM;
 	mutex_init(&sf->lock);
 	err = synfin_cursor_init(&sf->cursor);
 	if (err) {
-		kfree(sf);
+		kvfree(sf);
 		return err;
 	}
 	file->private_data = sf;
@@ -62,7 +65,7 @@ static int synfin_release(struct inode *inode, struct file *file)
 
 	atomic_dec(&synfin_readers);
 	synfin_cursor_destroy(&sf->cursor);
-	kfree(sf);
+	kvfree(sf);
 	return 0;
 }
 
@@ -89,7 +92,6 @@ static ssize_t synfin_read(struct file *file, char __user *buf, size_t count,
 {
 	struct synfin_file *sf = file->private_data;
 	size_t want = count / sizeof(struct synfin_event);
-	struct synfin_event *batch;
 	size_t n = 0;
 	ssize_t ret;
 
@@ -97,45 +99,33 @@ static ssize_t synfin_read(struct file *file, char __user *buf, size_t count,
 		return -EINVAL;	/* whole records only */
 	want = min_t(size_t, want, SYNFIN_READ_BATCH);
 
-	batch = kmalloc_array(want, sizeof(*batch), GFP_KERNEL);
-	if (!batch)
-		return -ENOMEM;
-
 	for (;;) {
-		if (mutex_lock_interruptible(&sf->lock)) {
-			ret = -ERESTARTSYS;
-			goto free_batch;
-		}
-		while (n < want && synfin_cursor_next(&sf->cursor, &batch[n]))
+		if (mutex_lock_interruptible(&sf->lock))
+			return -ERESTARTSYS;
+		while (n < want && synfin_cursor_next(&sf->cursor, &sf->batch[n]))
 			n++;
 		if (n)
 			break;
 		mutex_unlock(&sf->lock);
 
-		if (file->f_flags & O_NONBLOCK) {
-			ret = -EAGAIN;
-			goto free_batch;
-		}
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
 		ret = wait_event_interruptible(*synfin_ring_waitqueue(),
 					       synfin_file_wait_cond(sf));
 		if (ret)
-			goto free_batch;
+			return ret;
 	}
 
-	if (copy_to_user(buf, batch, n * sizeof(*batch))) {
+	if (copy_to_user(buf, sf->batch, n * sizeof(*sf->batch))) {
 		/* Consumed but not delivered: report them as lost, never hide. */
-		sf->cursor.lost_pending += n;
-		sf->cursor.lost += n;
 		sf->cursor.delivered -= n;
-		synfin_ring_account(0, n);
+		synfin_cursor_lose(&sf->cursor, n);
 		ret = -EFAULT;
 	} else {
-		synfin_ring_account(n, 0);
-		ret = n * sizeof(*batch);
+		synfin_ring_account(n);
+		ret = n * sizeof(*sf->batch);
 	}
 	mutex_unlock(&sf->lock);
-free_batch:
-	kfree(batch);
 	return ret;
 }
 

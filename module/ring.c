@@ -190,7 +190,8 @@ void synfin_cursor_rewind(struct synfin_cursor *c)
 	bitmap_zero(c->peeked, nr_cpu_ids);
 }
 
-static void synfin_cursor_lose(struct synfin_cursor *c, u64 n)
+/* n records this reader will never get: count them and report in-stream. */
+void synfin_cursor_lose(struct synfin_cursor *c, u64 n)
 {
 	c->lost_pending += n;
 	c->lost += n;
@@ -331,11 +332,9 @@ u64 synfin_cursor_pending(struct synfin_cursor *c)
 	return n;
 }
 
-void synfin_ring_account(u64 delivered, u64 lost)
+void synfin_ring_account(u64 delivered)
 {
 	atomic64_add(delivered, &synfin_delivered);
-	if (lost)
-		atomic64_add(lost, &synfin_lost_overrun);
 }
 
 void synfin_ring_stats(struct synfin_stats *st)

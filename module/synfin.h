@@ -40,12 +40,13 @@ int synfin_cursor_init(struct synfin_cursor *c);
 void synfin_cursor_destroy(struct synfin_cursor *c);
 void synfin_cursor_rewind(struct synfin_cursor *c);
 bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out);
+void synfin_cursor_lose(struct synfin_cursor *c, u64 n);
 bool synfin_cursor_ready(struct synfin_cursor *c);
 u64 synfin_cursor_pending(struct synfin_cursor *c);
 void synfin_ring_arm_wakeup(void);
 struct wait_queue_head *synfin_ring_waitqueue(void);
 void synfin_ring_stats(struct synfin_stats *st);
-void synfin_ring_account(u64 delivered, u64 lost);
+void synfin_ring_account(u64 delivered);
 
 /* pool.c: fixed-size nodes for tables filled from hooks, in any context */
 struct synfin_pool {

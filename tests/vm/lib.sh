@@ -75,6 +75,16 @@ print(sum(r["count"] for r in rows if r["port"] == int(sys.argv[2])))' "$1" "$2"
 sockstat_tw() { sed -n 's/^TCP: .* tw \([0-9]*\).*/\1/p' /proc/net/sockstat; }
 ss_count() { ss -Htan "$@" | wc -l; }
 
+# After `ip netns del`: its timewait socks are purged later, by a worker.
+# Wait until FILE (a reader's JSON) has N netns exits for remote port PORT.
+wait_netns_exits() { # FILE PORT N
+	for _ in $(seq 1 100); do
+		[ "$(grep -c "\"dport\": $2, .*\"reason\": \"netns\"" "$1")" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	note "only $(grep -c "\"dport\": $2, .*\"reason\": \"netns\"" "$1") of $3 netns exits for port $2"
+}
+
 # Make a netns with loopback up: new_netns NAME
 new_netns() {
 	ip netns add "$1" || fail "ip netns add $1"

@@ -23,10 +23,7 @@ expect_eq "timewait sockets in the namespace" "$want" 25 || ok=1
 note "$(dmesg | grep 'synfin: counted' | tail -1 | sed 's/.*synfin: //')"
 start_reader $W/ev.json
 ip netns del twpre
-for _ in $(seq 1 100); do
-	[ "$(grep -c '"dport": 7401, .*"reason": "netns"' $W/ev.json)" -ge 25 ] && break
-	sleep 0.1
-done
+wait_netns_exits $W/ev.json 7401 25
 settle
 stop_reader $READER
 n=$(grep -c '"event": "tw_exit".*"dport": 7401, .*"reason": "netns".*"entered_before_load": true' $W/ev.json)

@@ -61,11 +61,7 @@ wait $srv
 settle
 DELNS=$(ip netns exec twdel readlink /proc/self/ns/net | tr -dc 0-9)
 ip netns del twdel
-# The namespace is cleaned up by a worker, later: wait for its exits.
-for _ in $(seq 1 100); do
-	[ "$(grep -c '"dport": 7206, .*"reason": "netns"' $W/ev.json)" -ge 3 ] && break
-	sleep 0.1
-done
+wait_netns_exits $W/ev.json 7206 3
 settle
 kill $hold 2>/dev/null; wait $hold 2>/dev/null
 stop_reader $READER
