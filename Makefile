@@ -4,11 +4,12 @@
 #   make            module + viewer for the running kernel (KDIR to override)
 #   make lab        build, boot the lab VM, load the module, show live events
 #   make check      host tests + VM tests (see tests/run)
+#   make check-matrix  the VM suite on every kernel x hook mode (see scripts/check-matrix)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD  := $(shell pwd)
 
-.PHONY: all module viewer tools check check-host check-vm lab bench-tw clean
+.PHONY: all module viewer tools check check-host check-vm check-matrix lab bench-tw clean
 
 all: module viewer
 
@@ -21,15 +22,23 @@ viewer:
 tools:
 	$(MAKE) -C tests/tools
 
-# The host part needs no kernel; the VM part boots Debian's kernel in QEMU.
+# Kernels besides 6.1 that CI smoke-tests (load, tail, count, unload).
+SMOKE_KERNELS ?= 5.10 6.12 6.12-rt
+
+# The host part needs no kernel; the VM part boots Debian's kernel in QEMU:
+# the full suite on 6.1 in both hook modes, then the smoke test on the rest.
 check: viewer tools
-	tests/run
+	tests/run --smoke "$(SMOKE_KERNELS)"
 
 check-host: viewer tools
 	tests/run --host-only
 
 check-vm: viewer tools
 	tests/run --vm-only
+
+# The full VM suite on 5.10, 6.1, 6.12, 6.12-rt x tracepoint, kprobe (~1 h).
+check-matrix: viewer tools
+	scripts/check-matrix --readme
 
 lab: viewer tools
 	scripts/lab demo

@@ -90,3 +90,13 @@ new_netns() {
 	ip netns add "$1" || fail "ip netns add $1"
 	ip -n "$1" link set lo up
 }
+
+# This netns's TcpExt MIB counters, one "Name value" per line.
+tcpext() {
+	awk '/^TcpExt:/ { if (!h) { split($0, n); h = 1 } else { for (i = 2; i <= NF; i++) print n[i], $i } }' /proc/net/netstat
+}
+
+# Counters that moved between two tcpext snapshots: "Name+delta ..."
+mib_delta() { # BEFORE AFTER
+	awk 'NR == FNR { a[$1] = $2; next } $2 != a[$1] { printf "%s+%d ", $1, $2 - a[$1] }' "$1" "$2"
+}
