@@ -17,6 +17,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <synfin/filter.h>
 #include "synfin.h"
 
 /* Records copied to user space per batch (one bounce buffer per read). */
@@ -25,6 +26,12 @@
 struct synfin_file {
 	struct mutex lock;		/* serializes readers of this file */
 	struct synfin_cursor cursor;
+	struct synfin_filter filter;	/* SYNFIN_IOC_SET_FILTER */
+	u64 filtered;			/* records the filter dropped */
+	/* The next record that passed the filter, found while testing for
+	 * readiness (poll, or a blocked read about to sleep). */
+	struct synfin_event held;
+	bool have_held;
 	/* Records gathered under the lock, copied out in one go: one buffer
 	 * per open file, not an allocation per read(). */
 	struct synfin_event batch[SYNFIN_READ_BATCH];
@@ -69,6 +76,38 @@ static int synfin_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * The next record for this file that passes its filter; the ones that do
+ * not are consumed here and counted, so a filtered reader sleeps through
+ * them. Caller holds sf->lock.
+ */
+static bool synfin_file_next(struct synfin_file *sf, struct synfin_event *ev)
+{
+	if (sf->have_held) {
+		*ev = sf->held;
+		sf->have_held = false;
+		return true;
+	}
+	while (synfin_cursor_next(&sf->cursor, ev)) {
+		if (synfin_filter_match(&sf->filter, ev))
+			return true;
+		sf->cursor.delivered--;
+		sf->filtered++;
+	}
+	return false;
+}
+
+/* Caller holds sf->lock. */
+static bool synfin_file_ready_locked(struct synfin_file *sf)
+{
+	if (sf->have_held)
+		return true;
+	if (!sf->filter.match)
+		return synfin_cursor_ready(&sf->cursor);
+	sf->have_held = synfin_file_next(sf, &sf->held);
+	return sf->have_held;
+}
+
 static bool synfin_file_ready(struct synfin_file *sf)
 {
 	bool ready;
@@ -76,7 +115,7 @@ static bool synfin_file_ready(struct synfin_file *sf)
 	/* A reader holding the lock is about to consume: report ready. */
 	if (!mutex_trylock(&sf->lock))
 		return true;
-	ready = synfin_cursor_ready(&sf->cursor);
+	ready = synfin_file_ready_locked(sf);
 	mutex_unlock(&sf->lock);
 	return ready;
 }
@@ -102,7 +141,7 @@ static ssize_t synfin_read(struct file *file, char __user *buf, size_t count,
 	for (;;) {
 		if (mutex_lock_interruptible(&sf->lock))
 			return -ERESTARTSYS;
-		while (n < want && synfin_cursor_next(&sf->cursor, &sf->batch[n]))
+		while (n < want && synfin_file_next(sf, &sf->batch[n]))
 			n++;
 		if (n)
 			break;
@@ -166,7 +205,8 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		mutex_lock(&sf->lock);
 		rs.delivered = sf->cursor.delivered;
 		rs.lost = sf->cursor.lost;
-		rs.pending = synfin_cursor_pending(&sf->cursor);
+		rs.pending = synfin_cursor_pending(&sf->cursor) + sf->have_held;
+		rs.filtered = sf->filtered;
 		mutex_unlock(&sf->lock);
 		return copy_to_user(uarg, &rs, sizeof(rs)) ? -EFAULT : 0;
 	}
@@ -205,11 +245,44 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		return copy_to_user(uarg, &l, sizeof(l)) ? -EFAULT : 0;
 	}
 
+	case SYNFIN_IOC_SET_FILTER: {
+		struct synfin_filter f;
+
+		if (copy_from_user(&f, uarg, sizeof(f)))
+			return -EFAULT;
+		if (synfin_filter_check(&f))
+			return -EINVAL;
+		mutex_lock(&sf->lock);
+		sf->filter = f;
+		/* A record held under the old filter is judged again. */
+		if (sf->have_held && !synfin_filter_match(&f, &sf->held)) {
+			sf->have_held = false;
+			sf->filtered++;
+		}
+		mutex_unlock(&sf->lock);
+		return 0;
+	}
+
+	case SYNFIN_IOC_TRANSITIONS: {
+		struct synfin_transitions *t;
+		int err = 0;
+
+		t = kmalloc(sizeof(*t), GFP_KERNEL);	/* 1.5 KiB: not on the stack */
+		if (!t)
+			return -ENOMEM;
+		synfin_record_transitions(t);
+		if (copy_to_user(uarg, t, sizeof(*t)))
+			err = -EFAULT;
+		kfree(t);
+		return err;
+	}
+
 	case SYNFIN_IOC_REWIND:
 		if (arg)
 			return -EINVAL;
 		mutex_lock(&sf->lock);
 		synfin_cursor_rewind(&sf->cursor);
+		sf->have_held = false;	/* it is in the ring again */
 		mutex_unlock(&sf->lock);
 		return 0;
 	}

@@ -30,6 +30,51 @@ struct synfin_cpu_state {
 
 static DEFINE_PER_CPU(struct synfin_cpu_state, synfin_cpu_state);
 
+/* What every committed record adds to SYNFIN_IOC_TRANSITIONS. */
+struct synfin_cpu_counts {
+	u64 state[SYNFIN_TCP_MAX_STATES][SYNFIN_TCP_MAX_STATES];
+	u64 tw_enter;
+	u64 tw_exit[SYNFIN_TW_REASONS];
+};
+
+static DEFINE_PER_CPU(struct synfin_cpu_counts, synfin_cpu_counts);
+
+/* Count a record and put it in the ring: every producer's last step. */
+void synfin_record_commit(const struct synfin_event *ev)
+{
+	struct synfin_cpu_counts *c;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(&synfin_cpu_counts);
+	if (ev->kind == SYNFIN_EV_STATE && ev->oldstate < SYNFIN_TCP_MAX_STATES &&
+	    ev->newstate < SYNFIN_TCP_MAX_STATES && !(ev->flags & SYNFIN_F_TIMEWAIT))
+		c->state[ev->oldstate][ev->newstate]++;
+	else if (ev->kind == SYNFIN_EV_TW_ENTER)
+		c->tw_enter++;
+	else if (ev->kind == SYNFIN_EV_TW_EXIT && ev->tw_reason < SYNFIN_TW_REASONS)
+		c->tw_exit[ev->tw_reason]++;
+	synfin_ring_write(ev);
+	local_irq_restore(flags);
+}
+
+void synfin_record_transitions(struct synfin_transitions *t)
+{
+	int cpu, i, j;
+
+	memset(t, 0, sizeof(*t));
+	for_each_possible_cpu(cpu) {
+		const struct synfin_cpu_counts *c = per_cpu_ptr(&synfin_cpu_counts, cpu);
+
+		for (i = 0; i < SYNFIN_TCP_MAX_STATES; i++)
+			for (j = 0; j < SYNFIN_TCP_MAX_STATES; j++)
+				t->count[i][j] += READ_ONCE(c->state[i][j]);
+		t->tw_enter += READ_ONCE(c->tw_enter);
+		for (i = 0; i < SYNFIN_TW_REASONS; i++)
+			t->tw_exit[i] += READ_ONCE(c->tw_exit[i]);
+	}
+}
+
 static u64 synfin_new_cookie(void)
 {
 	return BIT_ULL(52) | ((u64)(raw_smp_processor_id() & 0xfff) << 40) |
@@ -114,7 +159,7 @@ static void synfin_flush_clone(struct synfin_cpu_state *cs)
 	if (!cs->clone_sk)
 		return;
 	cs->clone_ev.flags |= SYNFIN_F_LISTENER_TUPLE;
-	synfin_ring_write(&cs->clone_ev);
+	synfin_record_commit(&cs->clone_ev);
 	cs->clone_sk = NULL;
 }
 
@@ -151,7 +196,7 @@ static void synfin_complete_clone(struct synfin_cpu_state *cs,
 	 */
 	synfin_fill_tuple(&cs->clone_ev, sk);
 	cs->clone_ev.cookie = cookie;
-	synfin_ring_write(&cs->clone_ev);
+	synfin_record_commit(&cs->clone_ev);
 	cs->clone_sk = NULL;
 }
 
@@ -210,7 +255,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		/* A closed socket may connect again: it caches anew then. */
 		synfin_owner_forget(cookie);
 	}
-	synfin_ring_write(&ev);
+	synfin_record_commit(&ev);
 out:
 	local_irq_restore(flags);
 }

@@ -68,6 +68,8 @@ void synfin_pool_put(struct synfin_pool *p, void *node);
 
 /* record.c: struct sock -> struct synfin_event */
 void synfin_record_state(const struct sock *sk, int oldstate, int newstate);
+void synfin_record_commit(const struct synfin_event *ev);
+void synfin_record_transitions(struct synfin_transitions *t);
 void synfin_record_note_handoff(const struct sock *sk);
 void synfin_record_stats(struct synfin_stats *st);
 u64 synfin_sock_cookie(const struct sock *sk);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * synfin: watch TCP connections go from SYN to FIN to TIME_WAIT.
- * Argument parsing, command dispatch, exit codes.
+ * Argument parsing, filters, command dispatch, exit codes.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -10,9 +11,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "viewer.h"
 
-#define SYNFIN_VERSION "0.1"
+#define SYNFIN_VERSION "0.2"
 
 volatile int stop_requested;
 static bool json_errors;
@@ -54,6 +56,106 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Options, as bits: which command takes which. */
+enum {
+	O_JSON = 1 << 0, O_TIME = 1 << 1, O_COUNT = 1 << 2, O_WRITE = 1 << 3,
+	O_READ = 1 << 4, O_DEVICE = 1 << 5, O_ALLNS = 1 << 6, O_TOP = 1 << 7,
+	O_CSV = 1 << 8, O_COLOR = 1 << 9, O_FILTER = 1 << 10, O_WATCH = 1 << 11,
+	O_ADVISE = 1 << 12, O_TEXTFILE = 1 << 13, O_NETNS = 1 << 14,
+};
+
+#define O_EVENTS (O_JSON | O_TIME | O_COUNT | O_READ | O_DEVICE | O_CSV | O_COLOR | O_FILTER | O_NETNS)
+
+struct command {
+	const char *name;
+	int (*run)(const struct options *opt);
+	unsigned int takes;
+	const char *summary;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "tail", cmd_tail, O_EVENTS | O_WRITE, "one line per event, live (the default)",
+"Usage: synfin [tail] [-j|--csv] [-T] [-c N] [FILTERS] [-w FILE | -r FILE]\n"
+"Every TCP state change and TIME_WAIT entry/exit as it happens: time, owner\n"
+"(pid, comm), local and remote address, OLD -> NEW. Lost records are shown\n"
+"as '*** lost N events ***' lines (JSON: {\"lost\": N}).\n"
+"  -w FILE   save the raw records to FILE ('-': stdout) instead of printing;\n"
+"            replay them anywhere with -r FILE\n" },
+	{ "life", cmd_life, O_EVENTS, "one line per finished connection, with time in each state",
+"Usage: synfin life [-j|--csv] [-T] [-c N] [FILTERS] [-r FILE]\n"
+"One line per connection when it is gone (like tcplife): owner, both ends,\n"
+"total duration, the time spent in each state (SYN = SYN_SENT or SYN_RECV,\n"
+"EST, FW1, FW2, CW = CLOSE_WAIT, LA = LAST_ACK, CLG = CLOSING, TW =\n"
+"TIME_WAIT), and who closed first: 'active' sent the first FIN, 'passive'\n"
+"answered one, 'rst' means it was reset or refused. -c N: stop after N\n"
+"connections. --state S keeps connections that passed through state S.\n" },
+	{ "ladder", cmd_ladder, O_EVENTS, "draw handshake and close ladders of real connections",
+"Usage: synfin ladder [-T] [-c N] [FILTERS] [-r FILE]\n"
+"Draws each connection as a client | server ladder: SYN, SYN+ACK, ACK, then\n"
+"the FINs and their ACKs, with each side's states beside the arrows and\n"
+"times relative to the first SYN. Segments are inferred from the state\n"
+"changes synfin saw (CLOSE->SYN_SENT means a SYN left). When both ends are\n"
+"on this host both columns are real; otherwise the far side is marked\n"
+"'(inferred)'. -c N: stop after N connections.\n" },
+	{ "tw", cmd_tw, O_JSON | O_DEVICE | O_ALLNS | O_TOP | O_WATCH | O_ADVISE | O_NETNS,
+	  "TIME_WAIT counts: total, substates, top ports and peers",
+"Usage: synfin tw [-j] [-n N] [--all-netns | --netns INODE] [--watch [SECONDS]] [--advise]\n"
+"Counts timewait sockets from the module's live counters (no walk of the\n"
+"socket table). 'total' is what /proc/net/sockstat calls tw (both\n"
+"substates); 'TIME_WAIT' is what `ss state time-wait` lists; 'FIN_WAIT2'\n"
+"are orphans handed to a timewait sock.\n"
+"  -n N            rows in each top list (default 10; 0: counts only)\n"
+"  --all-netns     every network namespace\n"
+"  --netns INODE   that namespace (an inode, as in `ls -l /proc/PID/ns/net`)\n"
+"  --watch [SECS]  refresh in place every SECS seconds (default 1)\n"
+"  --advise        read this host's sysctls and counts, say what to change\n" },
+	{ "stats", cmd_stats, O_JSON | O_DEVICE, "module statistics: events by transition, lost, readers",
+"Usage: synfin stats [-j]\n"
+"The module's counters since load: hook invocations, events recorded by\n"
+"transition, timewait entries and exits by reason, records delivered and\n"
+"lost, ring size and fill, open readers.\n" },
+	{ "metrics", cmd_metrics, O_DEVICE | O_TOP | O_TEXTFILE | O_ALLNS,
+	  "Prometheus text exposition of the counts",
+"Usage: synfin metrics [-n N] [--textfile PATH]\n"
+"Prints Prometheus metrics: synfin_timewait_sockets{netns,state},\n"
+"synfin_timewait_port_sockets{netns,port,side} for the top N ports (default\n"
+"10), synfin_transitions_total{from,to}, synfin_events_lost_total, ...\n"
+"  --textfile PATH  write to PATH atomically (for node_exporter's textfile\n"
+"                   collector) instead of stdout\n" },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static const char common_help[] =
+"\n"
+"Output:\n"
+"  -j, --json           JSON (one object per line); errors as {\"error\": ...}\n"
+"      --csv            comma-separated values with a header row\n"
+"  -T, --timestamp      wall-clock times (default: seconds since the first event)\n"
+"      --color=WHEN     auto (the default: only on a terminal), always, never\n"
+"  -c, --count N        stop after N events (life, ladder: connections)\n"
+"  -r, --read FILE      read a saved capture instead of /dev/synfin\n"
+"      --device PATH    read this device instead of " SYNFIN_DEVICE "\n"
+"Filters (applied in the module for live reads):\n"
+"  -4, -6               IPv4 or IPv6 sockets only\n"
+"  -p, --pid PID        owner's process id\n"
+"      --comm COMM      owner's command name (exact, at most 15 characters)\n"
+"  -L, --lport PORT     local port\n"
+"  -D, --dport PORT     remote port\n"
+"      --addr ADDR[/PREFIX]  either end's address in this network\n"
+"      --state S[,S]    events into or out of these states (names as shown,\n"
+"                       e.g. SYN_SENT,TIME_WAIT)\n"
+"      --netns INODE    this network namespace only\n"
+"\n"
+"Exit status: 0 ok (also on SIGINT/SIGTERM), 1 runtime error, 2 usage error.\n";
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -61,24 +163,22 @@ static void usage(FILE *f)
 "Watch TCP connections change state (SYN ... FIN ... TIME_WAIT) as the\n"
 "kernel makes them, from /dev/synfin (module synfin.ko) or a capture file.\n"
 "\n"
-"Commands:\n"
-"  tail                 one line per event, live (the default)\n"
-"  tw                   TIME_WAIT counts: total, by substate, top ports and peers\n"
-"\n"
-"Options:\n"
-"  -j, --json           one JSON object per line; errors as {\"error\": ...}\n"
-"  -T, --timestamp      wall-clock times (default: seconds since first event)\n"
-"  -c, --count N        stop after N events\n"
-"  -w, --write FILE     save raw records to FILE ('-': stdout), print nothing\n"
-"  -r, --read FILE      read a saved capture instead of /dev/synfin\n"
-"      --device PATH    read this device instead of " SYNFIN_DEVICE "\n"
-"tw options:\n"
-"      --all-netns      every network namespace, not just this one\n"
-"  -n, --top N          rows in each top list (default 10; 0: counts only)\n"
-"  -h, --help           this help\n"
-"  -V, --version        version and ABI\n"
-"\n"
-"Exit status: 0 ok (also on SIGINT/SIGTERM), 1 runtime error, 2 usage error.\n");
+"Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "  help CMD  options of one command (also: synfin CMD --help)\n");
+	fputs(common_help, f);
+	fputs("  -h, --help           this help (synfin COMMAND --help: that command's)\n"
+	      "  -V, --version        version and ABI\n", f);
+}
+
+static void command_usage(const struct command *cmd)
+{
+	fputs(cmd->help, stdout);
+	if (cmd->takes & (O_FILTER | O_CSV))
+		fputs(common_help, stdout);
+	else
+		fputs("\nExit status: 0 ok (also on SIGINT/SIGTERM), 1 runtime error, 2 usage error.\n", stdout);
 }
 
 static int parse_count(const char *s, long long *out)
@@ -94,98 +194,360 @@ static int parse_count(const char *s, long long *out)
 	return 0;
 }
 
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_state_name(const char *name)
+{
+	for (unsigned int s = 1; s < SYNFIN_TCP_MAX_STATES; s++)
+		if (!strcasecmp(name, state_name(s)))
+			return s;
+	/* ss spells them with dashes and lower case: time-wait, syn-sent */
+	if (strchr(name, '-')) {
+		char buf[32];
+		size_t i;
+
+		for (i = 0; name[i] && i < sizeof(buf) - 1; i++)
+			buf[i] = name[i] == '-' ? '_' : name[i];
+		buf[i] = 0;
+		return name[i] ? -1 : parse_state_name(buf);
+	}
+	return -1;
+}
+
+static int parse_states(const char *arg, struct synfin_filter *f)
+{
+	char buf[256], *tok, *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int s = parse_state_name(tok);
+
+		if (s < 0) {
+			report_error("--state: unknown state '%s' (use names like SYN_SENT, ESTABLISHED, TIME_WAIT)", tok);
+			return -1;
+		}
+		f->states |= 1u << s;
+	}
+	if (!f->states) {
+		report_error("--state needs at least one state name");
+		return -1;
+	}
+	f->match |= SYNFIN_FILTER_STATES;
+	return 0;
+}
+
+static int parse_addr(const char *arg, struct synfin_filter *f)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned long prefix;
+	unsigned int max;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = 0;
+	memset(f->addr, 0, sizeof(f->addr));
+	if (inet_pton(AF_INET, buf, f->addr) == 1) {
+		f->addr_family = SYNFIN_AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, f->addr) == 1) {
+		f->addr_family = SYNFIN_AF_INET6;
+		max = 128;
+	} else {
+		goto bad;
+	}
+	prefix = max;
+	if (slash && parse_uint(slash, max, &prefix))
+		goto bad;
+	f->addr_prefix = prefix;
+	f->match |= SYNFIN_FILTER_ADDR;
+	return 0;
+bad:
+	report_error("--addr needs an IPv4 or IPv6 address with an optional /PREFIX, not '%s'", arg);
+	return -1;
+}
+
+static int parse_port(const char *arg, const char *opt, uint16_t *port)
+{
+	unsigned long v;
+
+	if (parse_uint(arg, 65535, &v) || !v) {
+		report_error("%s needs a port from 1 to 65535, not '%s'", opt, arg);
+		return -1;
+	}
+	*port = v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_DEVICE = 256, OPT_ALLNS, OPT_CSV, OPT_COLOR, OPT_COMM, OPT_ADDR,
+	       OPT_STATE, OPT_NETNS, OPT_WATCH, OPT_ADVISE, OPT_TEXTFILE };
 	static const struct option longopts[] = {
 		{ "json",      no_argument,       NULL, 'j' },
 		{ "timestamp", no_argument,       NULL, 'T' },
 		{ "count",     required_argument, NULL, 'c' },
 		{ "write",     required_argument, NULL, 'w' },
 		{ "read",      required_argument, NULL, 'r' },
-		{ "device",    required_argument, NULL, 'D' + 256 },
-		{ "all-netns", no_argument,       NULL, 'A' + 256 },
+		{ "device",    required_argument, NULL, OPT_DEVICE },
+		{ "all-netns", no_argument,       NULL, OPT_ALLNS },
 		{ "top",       required_argument, NULL, 'n' },
+		{ "csv",       no_argument,       NULL, OPT_CSV },
+		{ "color",     optional_argument, NULL, OPT_COLOR },
+		{ "colour",    optional_argument, NULL, OPT_COLOR },
+		{ "pid",       required_argument, NULL, 'p' },
+		{ "comm",      required_argument, NULL, OPT_COMM },
+		{ "lport",     required_argument, NULL, 'L' },
+		{ "dport",     required_argument, NULL, 'D' },
+		{ "addr",      required_argument, NULL, OPT_ADDR },
+		{ "state",     required_argument, NULL, OPT_STATE },
+		{ "netns",     required_argument, NULL, OPT_NETNS },
+		{ "watch",     optional_argument, NULL, OPT_WATCH },
+		{ "advise",    no_argument,       NULL, OPT_ADVISE },
+		{ "textfile",  required_argument, NULL, OPT_TEXTFILE },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ "version",   no_argument,       NULL, 'V' },
 		{ 0 }
 	};
 	struct options opt = { .format = OUT_TABLE };
-	const char *command = "tail";
+	const struct command *cmd = &commands[0];
+	const char *color = "auto";
+	unsigned int given = 0;
+	bool named = false;	/* a command was named: --help is its help */
+	unsigned long v;
 	int c;
 
 	if (argc > 1 && argv[1][0] != '-') {
-		command = argv[1];
+		if (!strcmp(argv[1], "help")) {
+			if (argc < 3) {
+				usage(stdout);
+				return EXIT_OK;
+			}
+			cmd = find_command(argv[2]);
+			if (!cmd) {
+				report_error("unknown command '%s'; see synfin --help", argv[2]);
+				return EXIT_USAGE;
+			}
+			command_usage(cmd);
+			return EXIT_OK;
+		}
+		cmd = find_command(argv[1]);
+		if (!cmd) {
+			report_error("unknown command '%s'; see synfin --help", argv[1]);
+			return EXIT_USAGE;
+		}
 		argv++;
 		argc--;
+		named = true;
 	}
+	opt.command = cmd->name;
 	/* Errors go out as JSON once -j is seen anywhere. */
 	for (c = 1; c < argc; c++)
 		if (!strcmp(argv[c], "-j") || !strcmp(argv[c], "--json"))
 			json_errors = true;
 
-	while ((c = getopt_long(argc, argv, "jTc:w:r:n:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jTc:w:r:n:p:L:D:46hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.format = OUT_JSON;
+			given |= O_JSON;
+			break;
+		case OPT_CSV:
+			opt.format = OUT_CSV;
+			given |= O_CSV;
+			break;
+		case OPT_COLOR:
+			color = optarg ? optarg : "always";
+			if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never")) {
+				report_error("--color takes auto, always or never, not '%s'", color);
+				return EXIT_USAGE;
+			}
+			given |= O_COLOR;
 			break;
 		case 'T':
 			opt.wall_clock = true;
+			given |= O_TIME;
 			break;
 		case 'c':
 			if (parse_count(optarg, &opt.max_events)) {
-				report_error("-c needs a positive number of events, not '%s'", optarg);
+				report_error("-c needs a positive number, not '%s'", optarg);
 				return EXIT_USAGE;
 			}
+			given |= O_COUNT;
 			break;
 		case 'w':
 			opt.write_file = optarg;
+			given |= O_WRITE;
 			break;
 		case 'r':
 			opt.read_file = optarg;
+			given |= O_READ;
 			break;
-		case 'D' + 256:
+		case OPT_DEVICE:
 			opt.device = optarg;
+			given |= O_DEVICE;
 			break;
-		case 'A' + 256:
+		case OPT_ALLNS:
 			opt.all_netns = true;
+			given |= O_ALLNS;
 			break;
-		case 'n': {
-			char *end;
-			long top = strtol(optarg, &end, 10);
-
-			if (end == optarg || *end || top < 0 || top > 4096) {
+		case 'n':
+			if (parse_uint(optarg, 4096, &v)) {
 				report_error("-n needs a number of rows from 0 (counts only) to 4096, not '%s'", optarg);
 				return EXIT_USAGE;
 			}
-			opt.top = top;
+			opt.top = v;
 			opt.top_set = true;
+			given |= O_TOP;
 			break;
-		}
+		case '4':
+		case '6':
+			if ((opt.filter.match & SYNFIN_FILTER_FAMILY) &&
+			    opt.filter.family != (c == '4' ? SYNFIN_AF_INET : SYNFIN_AF_INET6)) {
+				report_error("-4 and -6 together would show nothing; give one");
+				return EXIT_USAGE;
+			}
+			opt.filter.family = c == '4' ? SYNFIN_AF_INET : SYNFIN_AF_INET6;
+			opt.filter.match |= SYNFIN_FILTER_FAMILY;
+			given |= O_FILTER;
+			break;
+		case 'p':
+			if (parse_uint(optarg, INT_MAX, &v) || !v) {
+				report_error("-p needs a process id, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			opt.filter.tgid = v;
+			opt.filter.match |= SYNFIN_FILTER_TGID;
+			given |= O_FILTER;
+			break;
+		case OPT_COMM:
+			if (!*optarg || strlen(optarg) >= sizeof(opt.filter.comm)) {
+				report_error("--comm needs a command name of 1 to 15 characters (the kernel keeps 15), not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			strcpy(opt.filter.comm, optarg);
+			opt.filter.match |= SYNFIN_FILTER_COMM;
+			given |= O_FILTER;
+			break;
+		case 'L':
+			if (parse_port(optarg, "-L", &opt.filter.lport))
+				return EXIT_USAGE;
+			opt.filter.match |= SYNFIN_FILTER_LPORT;
+			given |= O_FILTER;
+			break;
+		case 'D':
+			if (parse_port(optarg, "-D", &opt.filter.rport))
+				return EXIT_USAGE;
+			opt.filter.match |= SYNFIN_FILTER_RPORT;
+			given |= O_FILTER;
+			break;
+		case OPT_ADDR:
+			if (parse_addr(optarg, &opt.filter))
+				return EXIT_USAGE;
+			given |= O_FILTER;
+			break;
+		case OPT_STATE:
+			if (parse_states(optarg, &opt.filter))
+				return EXIT_USAGE;
+			given |= O_FILTER;
+			break;
+		case OPT_NETNS:
+			if (parse_uint(optarg, UINT32_MAX, &v) || !v) {
+				report_error("--netns needs a namespace inode number (see ls -l /proc/self/ns/net), not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			opt.filter.netns = v;
+			opt.filter.match |= SYNFIN_FILTER_NETNS;
+			given |= O_NETNS;
+			break;
+		case OPT_WATCH:
+			opt.watch_secs = 1;
+			/* --watch 5 as well as --watch=5 */
+			if (!optarg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
+				optarg = argv[optind++];
+			if (optarg && (parse_uint(optarg, 3600, &v) || !v)) {
+				report_error("--watch takes a refresh interval from 1 to 3600 seconds, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			if (optarg)
+				opt.watch_secs = v;
+			given |= O_WATCH;
+			break;
+		case OPT_ADVISE:
+			opt.advise = true;
+			given |= O_ADVISE;
+			break;
+		case OPT_TEXTFILE:
+			opt.textfile = optarg;
+			given |= O_TEXTFILE;
+			break;
 		case 'h':
-			usage(stdout);
+			if (named)
+				command_usage(cmd);
+			else
+				usage(stdout);
 			return EXIT_OK;
 		case 'V':
 			printf("synfin %s (ABI %d)\n", SYNFIN_VERSION, SYNFIN_ABI_VERSION);
 			return EXIT_OK;
 		default:
-			report_error("unknown option; see synfin --help");
+			report_error("unknown option; see synfin %s --help", cmd->name);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		report_error("unexpected argument '%s'; see synfin --help", argv[optind]);
+		report_error("unexpected argument '%s'; see synfin %s --help", argv[optind], cmd->name);
+		return EXIT_USAGE;
+	}
+	if (given & ~cmd->takes) {
+		report_error("%s does not take %s; see synfin %s --help", cmd->name,
+			     (given & ~cmd->takes & O_FILTER) ? "filters" :
+			     (given & ~cmd->takes & O_CSV) ? "--csv" :
+			     (given & ~cmd->takes & O_READ) ? "-r (it reads live counters)" :
+			     (given & ~cmd->takes & O_WRITE) ? "-w (use tail -w)" :
+			     (given & ~cmd->takes & O_WATCH) ? "--watch" :
+			     (given & ~cmd->takes & O_ADVISE) ? "--advise" :
+			     (given & ~cmd->takes & O_TEXTFILE) ? "--textfile" :
+			     (given & ~cmd->takes & O_NETNS) ? "--netns" :
+			     (given & ~cmd->takes & O_ALLNS) ? "--all-netns" :
+			     (given & ~cmd->takes & O_TOP) ? "-n" :
+			     (given & ~cmd->takes & O_JSON) ? "-j" : "that option",
+			     cmd->name);
+		return EXIT_USAGE;
+	}
+	if ((given & O_JSON) && (given & O_CSV)) {
+		report_error("-j and --csv: choose one output format");
+		return EXIT_USAGE;
+	}
+	if ((given & O_NETNS) && (given & O_ALLNS)) {
+		report_error("--netns and --all-netns: choose one");
 		return EXIT_USAGE;
 	}
 	if (opt.read_file && opt.write_file && !strcmp(opt.read_file, opt.write_file)) {
 		report_error("-r and -w name the same file");
 		return EXIT_USAGE;
 	}
+	opt.color = !strcmp(color, "always") ||
+		    (!strcmp(color, "auto") && opt.format == OUT_TABLE && isatty(STDOUT_FILENO) &&
+		     !getenv("NO_COLOR"));
 
 	install_signals();
-	if (!strcmp(command, "tail"))
-		return cmd_tail(&opt);
-	if (!strcmp(command, "tw"))
-		return cmd_tw(&opt);
-	report_error("unknown command '%s'; see synfin --help", command);
-	return EXIT_USAGE;
+	return cmd->run(&opt);
 }

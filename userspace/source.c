@@ -35,6 +35,10 @@ static int open_device(struct source *src, const char *path)
 		report_error("%s: clock ioctl: %s", path, strerror(errno));
 		goto close_fd;
 	}
+	if (src->filter.match && ioctl(src->fd, SYNFIN_IOC_SET_FILTER, &src->filter) < 0) {
+		report_error("%s: setting the filter in the module: %s", path, strerror(errno));
+		goto close_fd;
+	}
 	src->live = true;
 	return 0;
 
@@ -103,6 +107,7 @@ int source_open(struct source *src, const struct options *opt)
 {
 	memset(src, 0, sizeof(*src));
 	src->fd = -1;
+	src->filter = opt->filter;
 	if (opt->read_file) {
 		src->name = opt->read_file;
 		return open_capture(src, opt->read_file);
@@ -116,8 +121,20 @@ static bool known_kind(unsigned int kind)
 	return kind >= SYNFIN_EV_STATE && kind <= SYNFIN_EV_TW_EXIT;
 }
 
+static int source_next_any(struct source *src, struct synfin_event *ev);
+
 /* 1: a record in *ev; 0: end (or stop requested); -1: error (reported). */
 int source_next(struct source *src, struct synfin_event *ev)
+{
+	int rc;
+
+	/* Captures need it; on the device the module has already applied it. */
+	while ((rc = source_next_any(src, ev)) > 0 && !synfin_filter_match(&src->filter, ev))
+		;
+	return rc;
+}
+
+static int source_next_any(struct source *src, struct synfin_event *ev)
 {
 	ssize_t n;
 
@@ -145,7 +162,7 @@ int source_next(struct source *src, struct synfin_event *ev)
 		src->len = n / SYNFIN_EVENT_SIZE;
 		src->stray = n % SYNFIN_EVENT_SIZE;	/* only at end of file */
 		if (!src->len)
-			return source_next(src, ev);
+			return source_next_any(src, ev);
 	}
 	*ev = src->buf[src->next++];
 	if (ev->abi != SYNFIN_ABI_VERSION || !known_kind(ev->kind)) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <uapi/synfin.h>
+#include <synfin/filter.h>
 
 _Static_assert(sizeof(struct synfin_event) == SYNFIN_EVENT_SIZE,
 	       "struct synfin_event must be 128 bytes");
@@ -16,10 +17,12 @@ _Static_assert(sizeof(struct synfin_capture_header) == SYNFIN_CAPTURE_HEADER_SIZ
 /* Exit codes (documented in synfin(1) and README). */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
-enum output_format { OUT_TABLE, OUT_JSON };
+enum output_format { OUT_TABLE, OUT_JSON, OUT_CSV };
 
 struct options {
+	const char *command;		/* the command's name */
 	enum output_format format;
+	bool color;			/* --color, resolved: color on */
 	bool wall_clock;		/* -T */
 	long long max_events;		/* -c N, 0: no limit */
 	const char *read_file;		/* -r FILE */
@@ -28,6 +31,12 @@ struct options {
 	bool all_netns;			/* tw --all-netns */
 	unsigned int top;		/* tw -n N: rows per top list */
 	bool top_set;			/* -n given (0 is allowed) */
+	/* -4 -6 -p --comm -L -D --addr --state --netns; match == 0: none.
+	 * tw reads .netns (when SYNFIN_FILTER_NETNS) as the netns to show. */
+	struct synfin_filter filter;
+	unsigned int watch_secs;	/* tw --watch: 0 = off */
+	bool advise;			/* tw --advise */
+	const char *textfile;		/* metrics --textfile PATH */
 };
 
 /* Where records come from: the live device or a capture file. */
@@ -40,6 +49,7 @@ struct source {
 	struct synfin_event buf[64];
 	size_t len, next;
 	size_t stray;			/* bytes of a partial last record */
+	struct synfin_filter filter;
 };
 
 /* Set by SIGINT/SIGTERM: stop reading, exit 0. */
@@ -49,6 +59,9 @@ extern volatile int stop_requested;
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* source.c */
+/* Opens the device or capture. source_next() returns only records that
+ * pass opt->filter; on the device the filter is also pushed to the module,
+ * so the reader is not woken for the rest. */
 int source_open(struct source *src, const struct options *opt);
 int source_next(struct source *src, struct synfin_event *ev);
 void source_close(struct source *src);
@@ -72,8 +85,15 @@ void print_event_table(FILE *f, const struct synfin_event *ev,
 void print_event_json(FILE *f, const struct synfin_event *ev,
 		      const struct synfin_clock *clock, bool wall);
 
+/* main.c: "SYN_SENT", "syn-sent", ... -> enum synfin_tcp_state, or -1 */
+int parse_state_name(const char *name);
+
 /* commands */
 int cmd_tail(const struct options *opt);
+int cmd_life(const struct options *opt);
+int cmd_ladder(const struct options *opt);
 int cmd_tw(const struct options *opt);
+int cmd_stats(const struct options *opt);
+int cmd_metrics(const struct options *opt);
 
 #endif

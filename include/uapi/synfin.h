@@ -187,8 +187,56 @@ struct synfin_tw_netns_list {
 struct synfin_reader_stats {
 	__u64 delivered;	/* records read by this file */
 	__u64 lost;		/* events this file lost */
-	__u64 pending;		/* records ready to read now (lower bound) */
-	__u64 __reserved[5];
+	__u64 pending;		/* records ready now, before this file's filter */
+	__u64 filtered;		/* records this file's filter dropped */
+	__u64 __reserved[4];
+};
+
+/*
+ * SYNFIN_IOC_SET_FILTER: this open file delivers only the records that
+ * match every field named in .match (lost markers always pass). A reader
+ * whose filter drops a record is not woken for it. match == 0 clears.
+ * Unknown .match bits, non-zero reserved fields, a prefix longer than the
+ * family's address or an unterminated comm: EINVAL.
+ */
+#define SYNFIN_FILTER_FAMILY	0x001	/* .family (-4, -6) */
+#define SYNFIN_FILTER_TGID	0x002	/* .tgid: owner's process id (-p) */
+#define SYNFIN_FILTER_COMM	0x004	/* .comm: owner's comm, exact (--comm) */
+#define SYNFIN_FILTER_LPORT	0x008	/* .lport: local port (-L) */
+#define SYNFIN_FILTER_RPORT	0x010	/* .rport: remote port (-D) */
+#define SYNFIN_FILTER_ADDR	0x020	/* .addr/.addr_prefix, either end (--addr) */
+#define SYNFIN_FILTER_STATES	0x040	/* .states: old or new state in the set */
+#define SYNFIN_FILTER_NETNS	0x080	/* .netns: namespace inode (--netns) */
+#define SYNFIN_FILTER_ALL	0x0ff
+
+struct synfin_filter {
+	__u32 match;		/* SYNFIN_FILTER_* */
+	__u32 tgid;
+	__u32 netns;
+	__u32 states;		/* bit (1 << state) per enum synfin_tcp_state */
+	__u16 lport;		/* host order */
+	__u16 rport;
+	__u8  family;		/* SYNFIN_AF_INET / SYNFIN_AF_INET6 */
+	__u8  addr_family;	/* family of .addr */
+	__u8  addr_prefix;	/* bits of .addr that must match */
+	__u8  __pad;
+	__u8  addr[16];		/* as in struct synfin_event; IPv4 also
+				 * matches v4-mapped IPv6 addresses */
+	char  comm[16];		/* NUL-terminated */
+	__u64 __reserved[2];
+};
+
+/*
+ * SYNFIN_IOC_TRANSITIONS: state-change counts since load, by old and new
+ * state ([old][new], enum synfin_tcp_state), for every recorded TCP
+ * transition (SYNFIN_EV_STATE records, before any reader or filter), and
+ * timewait entries and exits.
+ */
+struct synfin_transitions {
+	__u64 count[SYNFIN_TCP_MAX_STATES][SYNFIN_TCP_MAX_STATES];
+	__u64 tw_enter;
+	__u64 tw_exit[SYNFIN_TW_REASONS];	/* by enum synfin_tw_reason */
+	__u64 __reserved[7];
 };
 
 /* For converting ts_ns: both clocks read at (nearly) the same instant. */
@@ -214,6 +262,8 @@ enum synfin_hook {
 #define SYNFIN_IOC_REWIND	_IO(SYNFIN_IOC_MAGIC, 0x05)
 #define SYNFIN_IOC_TW_QUERY	_IOWR(SYNFIN_IOC_MAGIC, 0x06, struct synfin_tw_query)
 #define SYNFIN_IOC_TW_NETNS	_IOWR(SYNFIN_IOC_MAGIC, 0x07, struct synfin_tw_netns_list)
+#define SYNFIN_IOC_SET_FILTER	_IOW(SYNFIN_IOC_MAGIC, 0x08, struct synfin_filter)
+#define SYNFIN_IOC_TRANSITIONS	_IOR(SYNFIN_IOC_MAGIC, 0x09, struct synfin_transitions)
 
 /*
  * Capture files (`synfin -w`): this header, then whole records.
