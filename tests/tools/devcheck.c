@@ -9,6 +9,8 @@
  *   devcheck wait-readers N [SECS]    wait until N files have the device open
  *   devcheck block-read               block in read(); report how it returned
  *   devcheck count [SECS]             read until SIGTERM (or SECS), print counts
+ *   devcheck filter                   SYNFIN_IOC_SET_FILTER: bad filters refused,
+ *                                     a filter matching nothing keeps poll() quiet
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,8 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <uapi/synfin.h>
 
 static int open_dev(int flags)
@@ -50,6 +54,85 @@ static void drain(int fd)
 
 	while (read(fd, ev, sizeof(ev)) > 0)
 		;
+}
+
+/* One loopback connection, opened and closed: TCP events for the ring. */
+static int one_connection(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s;
+
+	if (l < 0 || c < 0 || bind(l, (void *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (void *)&a, &len) || connect(c, (void *)&a, sizeof(a)))
+		return -1;
+	s = accept(l, NULL, NULL);
+	close(c);
+	if (s >= 0)
+		close(s);
+	close(l);
+	usleep(200000);
+	return 0;
+}
+
+static int check_filter(void)
+{
+	struct synfin_filter f;
+	struct synfin_reader_stats rs;
+	struct synfin_event ev[64];
+	struct pollfd p;
+	int fd = open_dev(O_NONBLOCK), bad = 0, r;
+
+#define BAD_FILTER(what, setup) do { \
+		memset(&f, 0, sizeof(f)); \
+		setup; \
+		bad |= expect_errno(what, ioctl(fd, SYNFIN_IOC_SET_FILTER, &f), EINVAL); \
+	} while (0)
+	BAD_FILTER("unknown match bit", f.match = 0x100);
+	BAD_FILTER("reserved field set", f.match = SYNFIN_FILTER_TGID; f.__reserved[1] = 1);
+	BAD_FILTER("family 7", f.match = SYNFIN_FILTER_FAMILY; f.family = 7);
+	BAD_FILTER("IPv4 prefix 33", f.match = SYNFIN_FILTER_ADDR; f.addr_family = SYNFIN_AF_INET; f.addr_prefix = 33);
+	BAD_FILTER("address without family", f.match = SYNFIN_FILTER_ADDR; f.addr_prefix = 8);
+	BAD_FILTER("empty state set", f.match = SYNFIN_FILTER_STATES);
+	BAD_FILTER("state bit 13", f.match = SYNFIN_FILTER_STATES; f.states = 1u << 13);
+	BAD_FILTER("comm without NUL", f.match = SYNFIN_FILTER_COMM; memset(f.comm, 'x', sizeof(f.comm)));
+	bad |= expect_errno("filter from NULL", ioctl(fd, SYNFIN_IOC_SET_FILTER, NULL), EFAULT);
+
+	/* A filter that matches nothing: traffic must not make the file readable. */
+	memset(&f, 0, sizeof(f));
+	f.match = SYNFIN_FILTER_COMM;
+	strcpy(f.comm, "no-such-comm");
+	if (ioctl(fd, SYNFIN_IOC_SET_FILTER, &f)) {
+		perror("devcheck: set filter");
+		return 1;
+	}
+	drain(fd);
+	if (one_connection()) {
+		perror("devcheck: loopback connection");
+		return 1;
+	}
+	p.fd = fd;
+	p.events = POLLIN;
+	r = poll(&p, 1, 300);
+	printf("poll after traffic nobody matches: %d (want 0)\n", r);
+	bad |= r != 0;
+	bad |= expect_errno("read, all filtered", read(fd, ev, sizeof(ev)), EAGAIN);
+	if (ioctl(fd, SYNFIN_IOC_READER_STATS, &rs)) {
+		perror("devcheck: reader stats");
+		return 1;
+	}
+	printf("reader stats: delivered=%llu filtered=%llu (want 0 and at least 9)\n",
+	       (unsigned long long)rs.delivered, (unsigned long long)rs.filtered);
+	bad |= rs.delivered != 0 || rs.filtered < 9;
+
+	/* Cleared: the next connection is read. */
+	memset(&f, 0, sizeof(f));
+	bad |= ioctl(fd, SYNFIN_IOC_SET_FILTER, &f) != 0;
+	one_connection();
+	r = read(fd, ev, sizeof(ev));
+	printf("after clearing the filter: read %d records\n", r > 0 ? r / SYNFIN_EVENT_SIZE : r);
+	bad |= r < 9 * SYNFIN_EVENT_SIZE;
+	return bad;
 }
 
 static volatile int stop;
@@ -190,6 +273,8 @@ int main(int argc, char **argv)
 		printf("records=%llu lost=%llu\n", records, lost);
 		return 0;
 	}
-	fprintf(stderr, "usage: devcheck abi|enotty|efault|short-read|eagain|poll|stats|wait-readers N [S]|block-read|count [S]\n");
+	if (!strcmp(cmd, "filter"))
+		return check_filter();
+	fprintf(stderr, "usage: devcheck abi|enotty|efault|short-read|eagain|poll|stats|wait-readers N [S]|block-read|count [S]|filter\n");
 	return 2;
 }
