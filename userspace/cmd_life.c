@@ -1,9 +1,182 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "viewer.h"
+/*
+ * `synfin life`: one line per finished connection (like bcc's tcplife),
+ * with the time spent in each state and who closed first. An active closer
+ * is finished when its timewait sock is gone, so its line comes when
+ * TIME_WAIT ends (60 s after the close), with TIME_WAIT's real length.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include "conn.h"
+
+/* The columns of state times, in lifecycle order. */
+static const struct {
+	const char *head, *key;
+	uint8_t s1, s2;		/* states summed into the column */
+} cols[] = {
+	{ "SYN",  "syn",          SYNFIN_TCP_SYN_SENT,    SYNFIN_TCP_SYN_RECV },
+	{ "EST",  "established",  SYNFIN_TCP_ESTABLISHED, 0 },
+	{ "FW1",  "fin_wait1",    SYNFIN_TCP_FIN_WAIT1,   0 },
+	{ "FW2",  "fin_wait2",    SYNFIN_TCP_FIN_WAIT2,   0 },
+	{ "CW",   "close_wait",   SYNFIN_TCP_CLOSE_WAIT,  0 },
+	{ "LA",   "last_ack",     SYNFIN_TCP_LAST_ACK,    0 },
+	{ "CLG",  "closing",      SYNFIN_TCP_CLOSING,     0 },
+	{ "TW",   "time_wait",    SYNFIN_TCP_TIME_WAIT,   0 },
+};
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+static uint64_t col_ns(const struct conn *c, size_t i)
+{
+	return c->in_state[cols[i].s1] + (cols[i].s2 ? c->in_state[cols[i].s2] : 0);
+}
+
+static void comm_of(char *out, const struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(c->comm) && c->comm[i]; i++)
+		out[i] = (c->comm[i] >= 0x20 && c->comm[i] < 0x7f && c->comm[i] != ',') ? c->comm[i] : '?';
+	out[i] = 0;
+	if (!i)
+		strcpy(out, "-");
+}
+
+static void print_header(const struct options *opt)
+{
+	if (opt->format == OUT_CSV) {
+		printf("time,pid,comm,family,laddr,lport,raddr,rport,netns,cookie,duration_ms");
+		for (size_t i = 0; i < NCOLS; i++)
+			printf(",%s_ms", cols[i].key);
+		printf(",closer,partial\n");
+	} else if (opt->format == OUT_TABLE) {
+		printf("%-15s %-7s %-12s %-24s %-24s %9s", "TIME", "PID", "COMM", "LOCAL", "REMOTE", "MS");
+		for (size_t i = 0; i < NCOLS; i++)
+			printf(" %8s", cols[i].head);
+		printf("  CLOSER\n");
+	}
+}
+
+static void ms_text(char *out, size_t len, uint64_t ns)
+{
+	snprintf(out, len, "%" PRIu64 ".%03" PRIu64, ns / 1000000, ns / 1000 % 1000);
+}
+
+static void print_conn(const struct conn *c, const struct options *opt,
+		       const struct synfin_clock *clock, uint64_t first_ts)
+{
+	struct synfin_event end = c->tuple;
+	char l[64], r[64], t[48], comm[17], ms[32];
+	uint64_t total = c->end_ts - c->first_ts;
+
+	end.ts_ns = c->end_ts;
+	comm_of(comm, c);
+	if (opt->format == OUT_JSON) {
+		format_addr(l, sizeof(l), &end, true, false);
+		format_addr(r, sizeof(r), &end, false, false);
+		printf("{\"ts_ns\": %" PRIu64 ", ", c->end_ts);
+		if (opt->wall_clock) {
+			format_iso_time(t, sizeof(t), &end, clock);
+			printf("\"time\": \"%s\", ", t);
+		}
+		printf("\"pid\": %u, \"comm\": ", c->tgid);
+		json_string(stdout, c->comm, sizeof(c->comm));
+		printf(", \"family\": \"%s\", \"saddr\": \"%s\", \"sport\": %u, \"daddr\": \"%s\", "
+		       "\"dport\": %u, \"netns\": %u, \"cookie\": %" PRIu64 ", \"start_ns\": %" PRIu64
+		       ", \"duration_ns\": %" PRIu64 ", \"states_ns\": {",
+		       end.family == SYNFIN_AF_INET6 ? "inet6" : "inet", l, end.sport, r,
+		       end.dport, end.netns, c->cookie, c->first_ts, total);
+		for (size_t i = 0; i < NCOLS; i++)
+			printf("%s\"%s\": %" PRIu64, i ? ", " : "", cols[i].key, col_ns(c, i));
+		printf("}, \"closer\": \"%s\", \"open\": \"%s\"", conn_closer_name(c->closer),
+		       c->active_open ? "active" : c->passive_open ? "passive" : "unknown");
+		if (c->in_timewait)
+			printf(", \"tw_reason\": \"%s\"", tw_reason_name(c->tw_reason));
+		printf(", \"partial\": %s}\n", c->partial ? "true" : "false");
+		return;
+	}
+	format_time(t, sizeof(t), &end, clock, opt->wall_clock, first_ts);
+	if (opt->format == OUT_CSV) {
+		format_addr(l, sizeof(l), &end, true, false);
+		format_addr(r, sizeof(r), &end, false, false);
+		ms_text(ms, sizeof(ms), total);
+		printf("%s,%u,%s,%s,%s,%u,%s,%u,%u,%" PRIu64 ",%s", t, c->tgid, comm,
+		       end.family == SYNFIN_AF_INET6 ? "inet6" : "inet", l, end.sport, r,
+		       end.dport, end.netns, c->cookie, ms);
+		for (size_t i = 0; i < NCOLS; i++) {
+			ms_text(ms, sizeof(ms), col_ns(c, i));
+			printf(",%s", ms);
+		}
+		printf(",%s,%d\n", conn_closer_name(c->closer), c->partial);
+		return;
+	}
+	format_addr(l, sizeof(l), &end, true, true);
+	format_addr(r, sizeof(r), &end, false, true);
+	ms_text(ms, sizeof(ms), total);
+	/* A connection seen from the middle: its total is a lower bound. */
+	printf("%-15s %-7u %-12.12s %-24s %-24s %8s%s", t, c->tgid, comm, l, r, ms,
+	       c->partial ? "+" : " ");
+	for (size_t i = 0; i < NCOLS; i++) {
+		uint64_t ns = col_ns(c, i);
+
+		if (ns) {
+			ms_text(ms, sizeof(ms), ns);
+			printf(" %8s", ms);
+		} else {
+			printf(" %8s", "-");
+		}
+	}
+	printf("  %s\n", conn_closer_name(c->closer));
+}
 
 int cmd_life(const struct options *opt)
 {
-	(void)opt;
-	report_error("life: not built yet");
-	return EXIT_RUNTIME;
+	struct options o = *opt;
+	struct conn_table table;
+	struct synfin_event ev;
+	struct source src;
+	struct conn *c;
+	uint64_t first_ts = 0;
+	long long n = 0;
+	int rc = 0;
+
+	/* The module drops only what no connection of interest can need. */
+	o.filter = conn_event_filter(&opt->filter);
+	if (conn_table_init(&table, false)) {
+		report_error("out of memory");
+		return EXIT_RUNTIME;
+	}
+	if (source_open(&src, &o)) {
+		conn_table_free(&table);
+		return EXIT_RUNTIME;
+	}
+	print_header(opt);
+	while (!stop_requested && (rc = source_next(&src, &ev)) > 0) {
+		if (!first_ts)
+			first_ts = ev.ts_ns;
+		if (ev.kind == SYNFIN_EV_LOST) {
+			/* Said, not hidden: lines after this may lack states. */
+			if (opt->format == OUT_JSON)
+				printf("{\"lost\": %llu, \"ts_ns\": %llu}\n",
+				       (unsigned long long)ev.lost, (unsigned long long)ev.ts_ns);
+			else if (opt->format == OUT_TABLE)
+				printf("*** lost %llu events (reader fell behind): some connections are incomplete ***\n",
+				       (unsigned long long)ev.lost);
+			continue;
+		}
+		if (conn_feed(&table, &ev, &c) != CONN_GONE)
+			continue;
+		if (conn_matches(c, &opt->filter)) {
+			print_conn(c, opt, &src.clock, first_ts);
+			n++;
+		}
+		conn_remove(&table, c);
+		if (src.next == src.len)
+			fflush(stdout);
+		if (opt->max_events && n >= opt->max_events)
+			break;
+	}
+	fflush(stdout);
+	source_close(&src);
+	conn_table_free(&table);
+	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -57,13 +57,18 @@ int cmd_tail(const struct options *opt)
 	}
 	if (opt->format == OUT_TABLE)
 		print_table_header(stdout);
+	else if (opt->format == OUT_CSV)
+		print_csv_header(stdout);
 	while (!stop_requested && (rc = source_next(&src, &ev)) > 0) {
 		if (!first_ts)
 			first_ts = ev.ts_ns;
 		if (opt->format == OUT_JSON)
 			print_event_json(stdout, &ev, &src.clock, opt->wall_clock);
+		else if (opt->format == OUT_CSV)
+			print_event_csv(stdout, &ev, &src.clock, opt->wall_clock, first_ts);
 		else
-			print_event_table(stdout, &ev, &src.clock, opt->wall_clock, first_ts);
+			print_event_table(stdout, &ev, &src.clock, opt->wall_clock, first_ts,
+					  opt->color);
 		if (src.next == src.len)
 			fflush(stdout);
 		/* -c counts events, not loss markers. */

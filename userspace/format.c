@@ -173,6 +173,30 @@ static void print_event_note(FILE *f, const struct synfin_event *ev)
 	}
 }
 
+/* ANSI colors by what the new state means: opening, open, closing, gone. */
+static const char *state_color(const struct synfin_event *ev)
+{
+	if (ev->kind == SYNFIN_EV_TW_ENTER || ev->kind == SYNFIN_EV_TW_EXIT ||
+	    (ev->flags & SYNFIN_F_TIMEWAIT))
+		return "\033[35m";			/* magenta: timewait */
+	switch (ev->newstate) {
+	case SYNFIN_TCP_SYN_SENT:
+	case SYNFIN_TCP_SYN_RECV:
+	case SYNFIN_TCP_LISTEN:
+		return "\033[32m";			/* green: opening */
+	case SYNFIN_TCP_ESTABLISHED:
+		return "\033[1;32m";
+	case SYNFIN_TCP_CLOSE:
+		/* CLOSE without the FIN exchange: reset or refused */
+		if (ev->oldstate == SYNFIN_TCP_ESTABLISHED || ev->oldstate == SYNFIN_TCP_SYN_SENT ||
+		    ev->oldstate == SYNFIN_TCP_SYN_RECV || ev->oldstate == SYNFIN_TCP_CLOSE_WAIT)
+			return "\033[1;31m";		/* red */
+		return "\033[2m";			/* dim: done */
+	default:
+		return "\033[33m";			/* yellow: closing */
+	}
+}
+
 void print_table_header(FILE *f)
 {
 	fprintf(f, "%-15s %-7s %-16s %-28s %-28s %s\n", "TIME", "PID", "COMM",
@@ -181,23 +205,90 @@ void print_table_header(FILE *f)
 
 void print_event_table(FILE *f, const struct synfin_event *ev,
 		       const struct synfin_clock *clock, bool wall,
-		       uint64_t first_ts)
+		       uint64_t first_ts, bool color)
 {
 	char t[32], l[64], r[64], comm[17];
 
 	format_time(t, sizeof(t), ev, clock, wall, first_ts);
 	if (ev->kind == SYNFIN_EV_LOST) {
-		fprintf(f, "%-15s *** lost %llu events (reader fell behind) ***\n",
-			t, (unsigned long long)ev->lost);
+		fprintf(f, "%-15s %s*** lost %llu events (reader fell behind) ***%s\n",
+			t, color ? "\033[1;31m" : "", (unsigned long long)ev->lost,
+			color ? "\033[0m" : "");
 		return;
 	}
 	format_addr(l, sizeof(l), ev, true, true);
 	format_addr(r, sizeof(r), ev, false, true);
 	comm_text(comm, ev);
-	fprintf(f, "%-15s %-7u %-16s %-28s %-28s %s -> %s", t, ev->tgid, comm,
-		l, r, state_name(ev->oldstate), state_name(ev->newstate));
+	fprintf(f, "%-15s %-7u %-16s %-28s %-28s %s%s -> %s%s", t, ev->tgid, comm,
+		l, r, color ? state_color(ev) : "", state_name(ev->oldstate),
+		state_name(ev->newstate), color ? "\033[0m" : "");
 	print_event_note(f, ev);
 	fputc('\n', f);
+}
+
+/* CSV: one field per column, quoted where a comm needs it (RFC 4180). */
+void print_csv_header(FILE *f)
+{
+	fputs("time,event,pid,tid,comm,netns,family,saddr,sport,daddr,dport,old,new,cookie,"
+	      "substate,reason,duration_ns,tw_count,flags,lost\n", f);
+}
+
+static void csv_comm(FILE *f, const struct synfin_event *ev)
+{
+	char comm[17];
+	size_t i;
+
+	comm_text(comm, ev);
+	if (!strpbrk(comm, ",\"")) {
+		fputs(comm, f);
+		return;
+	}
+	fputc('"', f);
+	for (i = 0; comm[i]; i++) {
+		if (comm[i] == '"')
+			fputc('"', f);
+		fputc(comm[i], f);
+	}
+	fputc('"', f);
+}
+
+void print_event_csv(FILE *f, const struct synfin_event *ev,
+		     const struct synfin_clock *clock, bool wall, uint64_t first_ts)
+{
+	char t[48], l[64], r[64];
+
+	if (wall)
+		format_iso_time(t, sizeof(t), ev, clock);
+	else
+		format_time(t, sizeof(t), ev, clock, false, first_ts);
+	if (ev->kind == SYNFIN_EV_LOST) {
+		fprintf(f, "%s,lost,,,,,,,,,,,,,,,,,,%llu\n", t, (unsigned long long)ev->lost);
+		return;
+	}
+	format_addr(l, sizeof(l), ev, true, false);
+	format_addr(r, sizeof(r), ev, false, false);
+	fprintf(f, "%s,%s,%u,%u,", t, event_kind_name(ev->kind), ev->tgid, ev->pid);
+	csv_comm(f, ev);
+	fprintf(f, ",%u,%s,%s,%u,%s,%u,%s,%s,%llu,", ev->netns,
+		ev->family == SYNFIN_AF_INET6 ? "inet6" : "inet", l, ev->sport, r, ev->dport,
+		state_name(ev->oldstate), state_name(ev->newstate),
+		(unsigned long long)ev->cookie);
+	if (ev->kind == SYNFIN_EV_TW_ENTER || ev->kind == SYNFIN_EV_TW_EXIT)
+		fprintf(f, "%s,", state_name(ev->tw_substate));
+	else
+		fputc(',', f);
+	if (ev->kind == SYNFIN_EV_TW_EXIT)
+		fprintf(f, "%s,%llu,", tw_reason_name(ev->tw_reason),
+			(unsigned long long)ev->tw_duration_ns);
+	else
+		fputs(",,", f);
+	if (ev->kind != SYNFIN_EV_STATE || (ev->flags & SYNFIN_F_TIMEWAIT))
+		fprintf(f, "%u", ev->tw_count);
+	fprintf(f, ",%s%s%s%s,\n",
+		(ev->flags & SYNFIN_F_TIMEWAIT) ? "in_timewait " : "",
+		(ev->flags & SYNFIN_F_TW_HANDOFF) ? "handoff " : "",
+		(ev->flags & SYNFIN_F_LISTENER_TUPLE) ? "listener_tuple " : "",
+		(ev->flags & SYNFIN_F_TW_NO_ENTRY) ? "entered_before_load" : "");
 }
 
 void print_event_json(FILE *f, const struct synfin_event *ev,

@@ -81,7 +81,10 @@ void json_string(FILE *f, const char *s, size_t maxlen);
 void print_table_header(FILE *f);
 void print_event_table(FILE *f, const struct synfin_event *ev,
 		       const struct synfin_clock *clock, bool wall,
-		       uint64_t first_ts);
+		       uint64_t first_ts, bool color);
+void print_csv_header(FILE *f);
+void print_event_csv(FILE *f, const struct synfin_event *ev,
+		     const struct synfin_clock *clock, bool wall, uint64_t first_ts);
 void print_event_json(FILE *f, const struct synfin_event *ev,
 		      const struct synfin_clock *clock, bool wall);
 
@@ -95,5 +98,20 @@ int cmd_ladder(const struct options *opt);
 int cmd_tw(const struct options *opt);
 int cmd_stats(const struct options *opt);
 int cmd_metrics(const struct options *opt);
+
+/* cmd_tw.c: one netns's timewait counts and busiest keys, for tw and metrics */
+struct tw_view {
+	struct synfin_tw_query q;
+	unsigned int top;		/* room in each list */
+	struct synfin_tw_key *rows;	/* one allocation for the three lists */
+	struct synfin_tw_key *lports, *rports, *peers;
+};
+int tw_view_init(struct tw_view *v, unsigned int top);
+void tw_view_free(struct tw_view *v);
+/* 0, or an errno value (not reported): the caller knows what it asked */
+int tw_view_fetch(int fd, uint32_t netns, struct tw_view *v);
+/* Every netns with timewait sockets; *all is malloc'ed. 0 or an errno value. */
+int tw_netns_list(int fd, struct synfin_tw_counts **all, uint32_t *n);
+void tw_peer_text(char *out, size_t len, const struct synfin_tw_key *k);
 
 #endif

@@ -1,8 +1,13 @@
 #!/usr/bin/python3
 """Write synfin capture files with known records, for the viewer's tests.
 
-  mkcap.py OUT [--scenario basic|empty] [--abi N] [--header-abi N]
+  mkcap.py OUT [--scenario basic|empty|lifecycle] [--abi N] [--header-abi N]
                [--truncate-bytes N] [--bad-kind]
+
+lifecycle: whole connections as the module reports them, for life and
+ladder: a local pair closed by the client (timewait in FIN_WAIT2, then
+TIME_WAIT, then expiry), a server closing passively for a remote client,
+a refused connect, an IPv6 reset, a simultaneous close, and a lost marker.
 
 The layout mirrors include/uapi/synfin.h (ABI 1): a 64-byte header, then
 128-byte records. Kept independent of the C definitions on purpose: if the
@@ -31,10 +36,93 @@ def addr(fam, a):
 
 def ev(abi=1, kind=1, fam=2, old="CLOSE", new="SYN_SENT", cpu=0, netns=4026531840,
        ts=MONO0, cookie=0, pid=0, tgid=0, sport=0, dport=0, saddr="0.0.0.0",
-       daddr="0.0.0.0", comm=b"", lost=0, flags=0):
+       daddr="0.0.0.0", comm=b"", lost=0, flags=0, tw_duration=0, tw_count=0,
+       tw_timeout=0, substate="_", reason=0):
     return EVENT.pack(abi, kind, fam, STATE[old], STATE[new], flags, 0, cpu, netns,
                       ts, cookie, pid, tgid, sport, dport, 0, addr(fam, saddr),
-                      addr(fam, daddr), comm, lost, 0, 0, 0, 0, 0, bytes(6))
+                      addr(fam, daddr), comm, lost, tw_duration, tw_count, tw_timeout,
+                      STATE[substate], reason, bytes(6))
+
+
+def conn(steps, t0, cookie, fam, saddr, sport, daddr, dport, pid=0, comm=b"", **kw):
+    """Records of one socket: steps are (ms, "OLD>NEW" or tw_enter/tw/tw_exit, extra)."""
+    out = []
+    for ms, what, extra in steps:
+        d = dict(fam=fam, ts=t0 + int(ms * 1_000_000), cookie=cookie, pid=pid, tgid=pid,
+                 comm=comm, saddr=saddr, daddr=daddr, sport=sport, dport=dport, flags=1)
+        d.update(kw)
+        d.update(extra)
+        kind, _, tr = what.partition(":")
+        if not tr:
+            kind, tr = "state", kind
+        old, new = tr.split(">")
+        d.update(old=old, new=new, kind={"state": 1, "tw_enter": 3, "tw": 1, "tw_exit": 4}[kind])
+        if kind == "tw":
+            d["flags"] |= 8
+        out.append(d)
+    return out
+
+
+def lifecycle():
+    lo, t = "127.0.0.1", MONO0 + 1_000_000
+    c, s = 4503599627370600, 4503599627370601
+    recs = []
+    # 1. curl (200) -> python3 (300) on 127.0.0.1:8080, both here; curl closes first.
+    recs += conn([(0, "CLOSE>SYN_SENT", dict(sport=0, flags=0)),
+                  (0.120, "SYN_SENT>ESTABLISHED", {}),
+                  (2.500, "ESTABLISHED>FIN_WAIT1", dict(flags=0)),
+                  (2.560, "FIN_WAIT1>FIN_WAIT2", {}),
+                  (2.561, "tw_enter:FIN_WAIT2>TIME_WAIT", dict(substate="FIN_WAIT2", tw_timeout=60000, tw_count=1)),
+                  (2.561, "FIN_WAIT2>CLOSE", dict(flags=3)),
+                  (402.9, "tw:FIN_WAIT2>TIME_WAIT", dict(tw_count=1)),
+                  (60402.9, "tw_exit:TIME_WAIT>CLOSE", dict(substate="TIME_WAIT", reason=1, tw_duration=60400339000))],
+                 t, c, 2, lo, 41000, lo, 8080, pid=200, comm=b"curl")
+    recs += conn([(0.080, "LISTEN>SYN_RECV", {}),
+                  (0.150, "SYN_RECV>ESTABLISHED", {}),
+                  (2.540, "ESTABLISHED>CLOSE_WAIT", {}),
+                  (402.8, "CLOSE_WAIT>LAST_ACK", dict(flags=0)),
+                  (402.95, "LAST_ACK>CLOSE", {})],
+                 t, s, 2, lo, 8080, lo, 41000, pid=300, comm=b"python3")
+    # 2. nginx (400) on 10.0.0.5:80 for a remote client that closes first.
+    t2 = t + 1_000_000_000
+    recs += conn([(0, "LISTEN>SYN_RECV", {}),
+                  (0.9, "SYN_RECV>ESTABLISHED", {}),
+                  (35.2, "ESTABLISHED>CLOSE_WAIT", {}),
+                  (35.4, "CLOSE_WAIT>LAST_ACK", dict(flags=0)),
+                  (36.1, "LAST_ACK>CLOSE", {})],
+                 t2, s + 10, 2, "10.0.0.5", 80, "198.51.100.7", 50123, pid=400, comm=b"nginx")
+    # 3. nc (500) to a closed port: refused.
+    t3 = t + 2_000_000_000
+    recs += conn([(0, "CLOSE>SYN_SENT", dict(sport=0, flags=0)),
+                  (0.05, "SYN_SENT>CLOSE", {})],
+                 t3, c + 20, 2, lo, 45000, lo, 9, pid=500, comm=b"nc")
+    recs.append(dict(kind=2, ts=t3 + 1_000_000, lost=3))
+    # 4. IPv6: an established connection reset.
+    t4 = t + 3_000_000_000
+    recs += conn([(0, "CLOSE>SYN_SENT", dict(sport=0, flags=0)),
+                  (1.5, "SYN_SENT>ESTABLISHED", {}),
+                  (20.0, "ESTABLISHED>CLOSE", {})],
+                 t4, c + 30, 10, "2001:db8::1", 40000, "2001:db8::2", 443, pid=600, comm=b"wget")
+    # 5. Simultaneous close: both ends here, both send FIN at once.
+    t5 = t + 4_000_000_000
+    recs += conn([(0, "CLOSE>SYN_SENT", dict(sport=0, flags=0)),
+                  (0.1, "SYN_SENT>ESTABLISHED", {}),
+                  (5.0, "ESTABLISHED>FIN_WAIT1", dict(flags=0)),
+                  (5.05, "FIN_WAIT1>CLOSING", {}),
+                  (5.1, "tw_enter:CLOSING>TIME_WAIT", dict(substate="TIME_WAIT", tw_timeout=60000, tw_count=2)),
+                  (5.1, "CLOSING>CLOSE", dict(flags=3)),
+                  (60005.2, "tw_exit:TIME_WAIT>CLOSE", dict(substate="TIME_WAIT", reason=1, tw_duration=60000100000))],
+                 t5, c + 40, 2, lo, 5000, lo, 6000, pid=700, comm=b"peer-a")
+    recs += conn([(0.05, "LISTEN>SYN_RECV", {}),
+                  (0.12, "SYN_RECV>ESTABLISHED", {}),
+                  (5.0, "ESTABLISHED>FIN_WAIT1", dict(flags=0)),
+                  (5.06, "FIN_WAIT1>CLOSING", {}),
+                  (5.11, "tw_enter:CLOSING>TIME_WAIT", dict(substate="TIME_WAIT", tw_timeout=60000, tw_count=3)),
+                  (5.11, "CLOSING>CLOSE", dict(flags=3)),
+                  (60005.3, "tw_exit:TIME_WAIT>CLOSE", dict(substate="TIME_WAIT", reason=1, tw_duration=60000190000))],
+                 t5, s + 40, 2, lo, 6000, lo, 5000, pid=800, comm=b"peer-b")
+    recs.sort(key=lambda d: d["ts"])
+    return [ev(**d) for d in recs]
 
 
 def basic(abi):
@@ -70,13 +158,13 @@ def basic(abi):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
-    p.add_argument("--scenario", default="basic", choices=["basic", "empty"])
+    p.add_argument("--scenario", default="basic", choices=["basic", "empty", "lifecycle"])
     p.add_argument("--abi", type=int, default=1, help="ABI of the records")
     p.add_argument("--header-abi", type=int, default=None)
     p.add_argument("--truncate-bytes", type=int, default=0)
     p.add_argument("--bad-kind", action="store_true")
     a = p.parse_args()
-    recs = basic(a.abi) if a.scenario == "basic" else []
+    recs = {"basic": lambda: basic(a.abi), "empty": list, "lifecycle": lifecycle}[a.scenario]()
     if a.bad_kind:
         recs.insert(2, ev(kind=99))
     hdr_abi = a.header_abi if a.header_abi is not None else a.abi

@@ -103,14 +103,97 @@ check help 0 - EMPTY -- $V --help
 grep -q '^Usage: synfin' $W/out; result help-text $?
 check version 0 - EMPTY -- $V -V
 
+# life, ladder, CSV and filters on whole connections (mkcap.py lifecycle):
+# a local pair closed by the client, a passive close for a remote client,
+# refused, an IPv6 reset, a simultaneous close, a lost marker.
+$MK $W/life.cap --scenario lifecycle
+check life-table 0 $G/life.table EMPTY -- $V life -r $W/life.cap
+check life-json 0 $G/life.json EMPTY -- $V life -r $W/life.cap -j
+check life-csv 0 $G/life.csv EMPTY -- $V life -r $W/life.cap --csv
+check life-count 0 $G/life.count2 EMPTY -- $V life -r $W/life.cap -c 2
+check ladder 0 $G/life.ladder EMPTY -- $V ladder -r $W/life.cap
+check ladder-wallclock 0 $G/life.ladder-T EMPTY -- $V ladder -r $W/life.cap -T -c 1
+check tail-csv 0 $G/life.tail-csv EMPTY -- $V -r $W/life.cap --csv -T
+check tail-color 0 $G/life.tail-color EMPTY -- $V -r $W/life.cap --color=always -c 6
+check tail-no-color-in-pipe 0 - EMPTY -- $V -r $W/life.cap -c 6
+! grep -q $'\033' $W/out; result tail-no-color-by-default $?
+check ladder-csv-refused 2 - 'ladder draws pictures only' -- $V ladder -r $W/life.cap --csv
+check ladder-json-refused 2 - EMPTY -- $V ladder -r $W/life.cap -j
+grep -q '^{"error": "ladder draws pictures only' $W/out; result ladder-json-refused-as-json $? "$(cat $W/out)"
+# JSON and CSV parsed back by real parsers, with the values that matter.
+$PY - $W/life.cap "$V" >$W/pyout 2>&1 <<'PY'
+import csv, io, json, subprocess, sys
+cap, v = sys.argv[1], sys.argv[2]
+def run(*a):
+    return subprocess.run([v, *a, "-r", cap], check=True, capture_output=True, text=True).stdout
+life = [json.loads(l) for l in run("life", "-j").splitlines()]
+conns = [c for c in life if "lost" not in c]
+assert [c["comm"] for c in conns] == ["python3", "nginx", "nc", "wget", "curl", "peer-a", "peer-b"], conns
+by = {c["comm"]: c for c in conns}
+assert by["curl"]["closer"] == "active" and by["curl"]["tw_reason"] == "expired"
+assert by["curl"]["states_ns"]["time_wait"] == 60_000_000_000
+assert by["curl"]["states_ns"]["fin_wait2"] == 400_340_000
+assert by["python3"]["closer"] == "passive" and by["python3"]["states_ns"]["close_wait"] == 400_260_000
+assert by["nc"]["closer"] == "refused" and by["wget"]["closer"] == "reset"
+assert by["wget"]["family"] == "inet6" and by["wget"]["saddr"] == "2001:db8::1"
+assert by["peer-a"]["closer"] == by["peer-b"]["closer"] == "simultaneous"
+assert all(c["duration_ns"] == sum(c["states_ns"].values()) for c in conns), [(c["comm"], c["duration_ns"], sum(c["states_ns"].values())) for c in conns]
+assert sum(1 for c in life if "lost" in c) == 1
+rows = list(csv.DictReader(io.StringIO(run("life", "--csv"))))
+assert [r["comm"] for r in rows] == [c["comm"] for c in conns]
+assert rows[4]["time_wait_ms"] == "60000.000" and rows[4]["closer"] == "active"
+tail = list(csv.DictReader(io.StringIO(run("--csv"))))
+assert len(tail) == 38 and tail[19]["event"] == "lost" and tail[19]["lost"] == "3"
+assert {r["event"] for r in tail} == {"state", "tw_enter", "tw_exit", "lost"}
+PY
+result life-json-csv-parse $? "$(cat $W/pyout)"
+# Filters on a capture: the same rules the module applies live.
+filt() { $V -r $W/life.cap -j "$@" | $PY -c 'import json,sys; print(" ".join(sorted({json.loads(l).get("comm", "LOST") for l in sys.stdin})))'; }
+fexpect() { # NAME WANT ARGS...
+	local name=$1 want=$2 got; shift 2
+	got=$(filt "$@"); [ "$got" = "$want" ]; result "filter-$name" $? "got '$got', want '$want'"
+}
+fexpect ipv6 "LOST wget" -6
+fexpect ipv4 "LOST curl nc nginx peer-a peer-b python3" -4
+fexpect pid "LOST nginx" -p 400
+fexpect comm "LOST peer-b" --comm peer-b
+fexpect lport "LOST python3" -L 8080
+fexpect dport "LOST curl" -D 8080
+fexpect addr-net "LOST nginx" --addr 198.51.0.0/16
+fexpect addr6 "LOST wget" --addr 2001:db8::2
+fexpect state "LOST peer-a peer-b" --state CLOSING
+fexpect state-ss-spelling "LOST curl peer-a peer-b" --state time-wait
+fexpect netns-none "LOST" --netns 1
+fexpect combined "LOST curl" -4 -D 8080 --comm curl
+# life keeps whole connections under a local-port filter: a client's first
+# event has no port yet, yet its line still starts at the SYN.
+$V life -r $W/life.cap -j -L 41000 >$W/lp 2>&1
+grep -q '"comm": "curl".*"syn": 120000' $W/lp; result life-lport-whole-connection $? "$(cat $W/lp)"
+check usage-addr 2 - '--addr needs an IPv4 or IPv6 address' -- $V --addr 300.1.1.1
+check usage-prefix 2 - '--addr needs' -- $V --addr 10.0.0.0/33
+check usage-port 2 - '-D needs a port from 1 to 65535' -- $V -D 70000
+check usage-state 2 - "unknown state 'BOGUS'" -- $V --state SYN_SENT,BOGUS
+check usage-comm 2 - '--comm needs a command name of 1 to 15' -- $V --comm sixteen-chars-xxx
+check usage-4-6 2 - '-4 and -6 together' -- $V -4 -6
+check usage-json-csv 2 - EMPTY -- $V -j --csv
+grep -q '^{"error": "-j and --csv: choose one output format"}' $W/out; result usage-json-csv-as-json $? "$(cat $W/out)"
+check usage-color 2 - '--color takes auto, always or never' -- $V --color=sometimes
+check usage-filter-on-stats 2 - 'stats does not take filters' -- $V stats -L 80
+check usage-write-on-life 2 - 'life does not take -w' -- $V life -w $W/x
+for c in tail life ladder tw stats metrics; do
+	$V $c --help >$W/h 2>&1 && grep -q "^Usage: synfin.*$c\|^Usage: synfin \[tail\]" $W/h
+	result "help-$c" $? "$(head -2 $W/h)"
+done
+$V help ladder | grep -q '^Usage: synfin ladder'; result help-command-form $?
+
 # Bounded fuzz: mutated captures give exit 0 or 1 with a message, never a
 # crash or a sanitizer report.
-$PY - $W/basic.cap $W/fuzz <<'PY'
+$PY - $W/basic.cap $W/fuzz $W/life.cap <<'PY'
 import os, random, sys
 random.seed(1234)
-data = open(sys.argv[1], "rb").read()
 os.makedirs(sys.argv[2])
 for i in range(300):
+    data = open(sys.argv[1 if i % 2 else 3], "rb").read()
     b = bytearray(data)
     for _ in range(random.randint(1, 8)):
         op = random.random()
@@ -125,8 +208,9 @@ for i in range(300):
 PY
 fuzz_bad=0
 for f in $W/fuzz/*.cap; do
-	for fmt in "" -j "-j -T"; do
-		$V -r $f $fmt >/dev/null 2>$W/ferr; rc=$?
+	for fmt in "" -j "-j -T" --csv "life" "life -j" "ladder" "-6 -L 8080 --state CLOSING"; do
+		# shellcheck disable=SC2086
+		$V $fmt -r $f >/dev/null 2>$W/ferr; rc=$?
 		if [ $rc -gt 1 ] || grep -Eq 'Sanitizer|runtime error' $W/ferr; then
 			fuzz_bad=$((fuzz_bad + 1)); echo "#   $f ($fmt): exit $rc $(head -2 $W/ferr)"
 		elif [ $rc -eq 1 ] && ! grep -q '^synfin: ' $W/ferr && [ "$fmt" = "" ]; then

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Connections rebuilt from records: one entry per socket cookie, with the
+ * time spent in each state and (for ladder) every step. A connection is
+ * closed when its full socket reaches CLOSE, and gone when it is also out
+ * of timewait (the timewait sock keeps the cookie).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "conn.h"
+
+int conn_table_init(struct conn_table *t, bool keep_steps)
+{
+	memset(t, 0, sizeof(*t));
+	t->nbuckets = 4096;
+	t->keep_steps = keep_steps;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	return t->buckets ? 0 : -1;
+}
+
+static void conn_free(struct conn *c)
+{
+	free(c->steps);
+	free(c);
+}
+
+void conn_table_free(struct conn_table *t)
+{
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct conn *c = t->buckets[i], *n;
+
+		for (; c; c = n) {
+			n = c->hnext;
+			conn_free(c);
+		}
+	}
+	free(t->buckets);
+	t->buckets = NULL;
+}
+
+static size_t bucket(const struct conn_table *t, uint64_t cookie)
+{
+	return (cookie * 0x9e3779b97f4a7c15ULL >> 32) % t->nbuckets;
+}
+
+static struct conn *conn_find(struct conn_table *t, uint64_t cookie)
+{
+	struct conn *c = t->buckets[bucket(t, cookie)];
+
+	while (c && c->cookie != cookie)
+		c = c->hnext;
+	return c;
+}
+
+void conn_remove(struct conn_table *t, struct conn *c)
+{
+	struct conn **pp = &t->buckets[bucket(t, c->cookie)];
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp) {
+		*pp = c->hnext;
+		t->count--;
+	}
+	conn_free(c);
+}
+
+void conn_each(struct conn_table *t, void (*fn)(struct conn *, void *), void *arg)
+{
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct conn *c = t->buckets[i], *n;
+
+		for (; c; c = n) {
+			n = c->hnext;	/* fn may remove c */
+			fn(c, arg);
+		}
+	}
+}
+
+static struct conn *conn_new(struct conn_table *t, const struct synfin_event *ev)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	size_t b;
+
+	if (!c)
+		return NULL;
+	c->cookie = ev->cookie;
+	c->tuple = *ev;
+	c->first_ts = c->state_ts = ev->ts_ns;
+	c->state = ev->oldstate;
+	if (c->state < SYNFIN_TCP_MAX_STATES)
+		c->visited[c->state] = true;
+	/* A connection's life starts at CLOSE->SYN_SENT or LISTEN->SYN_RECV;
+	 * anything else began before we were reading. */
+	c->partial = !(ev->kind == SYNFIN_EV_STATE &&
+		       ((ev->oldstate == SYNFIN_TCP_CLOSE && ev->newstate == SYNFIN_TCP_SYN_SENT) ||
+			(ev->oldstate == SYNFIN_TCP_LISTEN && ev->newstate == SYNFIN_TCP_SYN_RECV)));
+	b = bucket(t, c->cookie);
+	c->hnext = t->buckets[b];
+	t->buckets[b] = c;
+	t->count++;
+	return c;
+}
+
+static void conn_add_step(struct conn_table *t, struct conn *c, const struct synfin_event *ev)
+{
+	struct conn_step *s;
+
+	if (!t->keep_steps)
+		return;
+	if (c->nsteps == c->capsteps) {
+		size_t cap = c->capsteps ? c->capsteps * 2 : 16;
+		struct conn_step *n;
+
+		if (cap > 4096)		/* a looping socket: keep the start */
+			return;
+		n = realloc(c->steps, cap * sizeof(*n));
+		if (!n)
+			return;
+		c->steps = n;
+		c->capsteps = cap;
+	}
+	s = &c->steps[c->nsteps++];
+	s->ts_ns = ev->ts_ns;
+	s->kind = ev->kind;
+	s->oldstate = ev->oldstate;
+	s->newstate = ev->newstate;
+	s->flags = ev->flags;
+	s->substate = ev->tw_substate;
+	s->tw_timeout_ms = ev->tw_timeout_ms;
+}
+
+/* Time in the current state ends now; the connection moves to @state. */
+static void conn_enter(struct conn *c, uint8_t state, uint64_t ts)
+{
+	if (c->state < SYNFIN_TCP_MAX_STATES && ts >= c->state_ts)
+		c->in_state[c->state] += ts - c->state_ts;
+	c->state = state;
+	c->state_ts = ts;
+	if (state < SYNFIN_TCP_MAX_STATES)
+		c->visited[state] = true;
+}
+
+/* Who closed first, from the states the connection passed through. */
+static enum conn_closer conn_judge(const struct conn *c, uint8_t old)
+{
+	if (c->visited[SYNFIN_TCP_CLOSING])
+		return CLOSER_SIMULTANEOUS;
+	if (c->visited[SYNFIN_TCP_FIN_WAIT1] || c->in_timewait)
+		return CLOSER_ACTIVE;
+	if (c->visited[SYNFIN_TCP_CLOSE_WAIT])
+		return CLOSER_PASSIVE;
+	if (old == SYNFIN_TCP_SYN_SENT)
+		return CLOSER_REFUSED;
+	return CLOSER_RESET;
+}
+
+static bool tuple_complete(const struct synfin_event *ev)
+{
+	return ev->sport && ev->dport && !(ev->flags & SYNFIN_F_LISTENER_TUPLE);
+}
+
+enum conn_update conn_feed(struct conn_table *t, const struct synfin_event *ev,
+			   struct conn **out)
+{
+	struct conn *c;
+
+	*out = NULL;
+	if (ev->kind == SYNFIN_EV_LOST)
+		return CONN_NONE;
+	c = conn_find(t, ev->cookie);
+	if (!c) {
+		/* Listening sockets are not connections; nor is a timewait
+		 * exit of a sock we never saw enter. */
+		bool listener = ev->newstate == SYNFIN_TCP_LISTEN ||
+				(ev->oldstate == SYNFIN_TCP_LISTEN &&
+				 ev->newstate != SYNFIN_TCP_SYN_RECV);
+
+		if (listener || ev->kind == SYNFIN_EV_TW_EXIT)
+			return CONN_NONE;
+		c = conn_new(t, ev);
+		if (!c)
+			return CONN_NONE;
+	}
+	*out = c;
+	if (tuple_complete(ev))
+		c->tuple = *ev;
+	if (!c->tgid && ev->tgid) {
+		c->tgid = ev->tgid;
+		memcpy(c->comm, ev->comm, sizeof(c->comm));
+	}
+	conn_add_step(t, c, ev);
+
+	switch (ev->kind) {
+	case SYNFIN_EV_STATE:
+		if (ev->newstate == SYNFIN_TCP_SYN_SENT)
+			c->active_open = true;
+		if (ev->oldstate == SYNFIN_TCP_LISTEN)
+			c->passive_open = true;
+		if (ev->newstate == SYNFIN_TCP_CLOSE) {
+			c->closed = true;
+			if (ev->flags & SYNFIN_F_TW_HANDOFF) {
+				/* The timewait sock carries on from here. */
+				return CONN_CLOSED;
+			}
+			c->closer = conn_judge(c, ev->oldstate);
+			conn_enter(c, SYNFIN_TCP_CLOSE, ev->ts_ns);
+			c->end_ts = ev->ts_ns;
+			return CONN_GONE;
+		}
+		conn_enter(c, ev->newstate, ev->ts_ns);
+		return CONN_NONE;
+	case SYNFIN_EV_TW_ENTER:
+		c->in_timewait = true;
+		c->visited[ev->oldstate < SYNFIN_TCP_MAX_STATES ? ev->oldstate : 0] = true;
+		conn_enter(c, ev->tw_substate, ev->ts_ns);
+		return CONN_NONE;
+	case SYNFIN_EV_TW_EXIT:
+		c->in_timewait = true;
+		c->closed = true;
+		c->closer = conn_judge(c, ev->oldstate);
+		c->tw_reason = ev->tw_reason;
+		conn_enter(c, SYNFIN_TCP_CLOSE, ev->ts_ns);
+		c->end_ts = ev->ts_ns;
+		return CONN_GONE;
+	}
+	return CONN_NONE;
+}
+
+struct conn *conn_peer(struct conn_table *t, const struct conn *c)
+{
+	const struct synfin_event *a = &c->tuple;
+
+	if (!tuple_complete(a))
+		return NULL;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		for (struct conn *p = t->buckets[i]; p; p = p->hnext) {
+			const struct synfin_event *b = &p->tuple;
+
+			if (p != c && b->netns == a->netns && b->family == a->family &&
+			    b->sport == a->dport && b->dport == a->sport &&
+			    !memcmp(b->saddr, a->daddr, 16) && !memcmp(b->daddr, a->saddr, 16))
+				return p;
+		}
+	}
+	return NULL;
+}
+
+const char *conn_closer_name(enum conn_closer c)
+{
+	switch (c) {
+	case CLOSER_ACTIVE: return "active";
+	case CLOSER_PASSIVE: return "passive";
+	case CLOSER_SIMULTANEOUS: return "simultaneous";
+	case CLOSER_RESET: return "reset";
+	case CLOSER_REFUSED: return "refused";
+	default: return "unknown";
+	}
+}
+
+bool conn_matches(const struct conn *c, const struct synfin_filter *f)
+{
+	if ((f->match & SYNFIN_FILTER_LPORT) && c->tuple.sport != f->lport)
+		return false;
+	if (f->match & SYNFIN_FILTER_STATES) {
+		for (unsigned int s = 0; s < SYNFIN_TCP_MAX_STATES; s++)
+			if ((f->states & (1u << s)) && c->visited[s])
+				return true;
+		return false;
+	}
+	return true;
+}
+
+struct synfin_filter conn_event_filter(const struct synfin_filter *f)
+{
+	struct synfin_filter e = *f;
+
+	e.match &= ~(SYNFIN_FILTER_LPORT | SYNFIN_FILTER_STATES);
+	e.lport = 0;
+	e.states = 0;
+	return e;
+}
