@@ -9,7 +9,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD  := $(shell pwd)
 
-.PHONY: all module viewer tools check check-host check-vm check-matrix lab bench-tw clean
+.PHONY: all module viewer tools check check-host check-vm check-matrix lab bench-tw install uninstall clean
 
 all: module viewer
 
@@ -46,6 +46,18 @@ lab: viewer tools
 # TIME_WAIT count read time vs ss and sockstat, 100 to 100k sockets (VM)
 bench-tw: viewer tools
 	scripts/bench-tw
+
+# The viewer and its man page. The module: see README (make module, insmod).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+install: viewer
+	install -D -m 0755 userspace/synfin $(DESTDIR)$(BINDIR)/synfin
+	install -D -m 0644 docs/synfin.1 $(DESTDIR)$(MANDIR)/man1/synfin.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/synfin $(DESTDIR)$(MANDIR)/man1/synfin.1
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null

@@ -186,6 +186,37 @@ for c in tail life ladder tw stats metrics; do
 done
 $V help ladder | grep -q '^Usage: synfin ladder'; result help-command-form $?
 
+# --- stats/metrics/tw (helper) ---
+# Usage errors of the live commands' options: exit 2 before any device is
+# opened, so they run here without the module.
+check usage-metrics-csv 2 - 'metrics does not take --csv' -- $V metrics --csv
+check usage-metrics-netns 2 - 'metrics does not take --netns' -- $V metrics --netns 5
+check usage-metrics-textfile-arg 2 - 'requires an argument' -- $V metrics --textfile
+check usage-stats-top 2 - 'stats does not take -n' -- $V stats -n 3
+check usage-stats-textfile 2 - 'stats does not take --textfile' -- $V stats --textfile $W/x.prom
+check usage-stats-watch 2 - 'stats does not take --watch' -- $V stats --watch
+check usage-tw-advise-all-netns 2 - '--advise reads one netns.*--netns INODE' -- $V tw --advise --all-netns
+check usage-tw-advise-all-netns-json 2 - EMPTY -- $V tw --advise --all-netns -j
+grep -q '^{"error": "--advise reads one netns' $W/out; result usage-tw-advise-json-error $? "$(cat $W/out)"
+check usage-tw-watch-zero 2 - '--watch takes a refresh interval from 1 to 3600' -- $V tw --watch 0
+check usage-tw-watch-big 2 - '--watch takes a refresh interval' -- $V tw --watch=3601
+check usage-tw-netns-zero 2 - '--netns needs a namespace inode' -- $V tw --netns 0
+check usage-tw-netns-all-netns 2 - '--netns and --all-netns: choose one' -- $V tw --netns 5 --all-netns
+check usage-tw-read 2 - 'tw does not take -r' -- $V tw --advise -r $W/basic.cap
+check usage-tw-textfile 2 - 'tw does not take --textfile' -- $V tw --textfile $W/x.prom
+[ ! -e $W/x.prom ]; result usage-errors-write-nothing $?
+
+# The man page: renders cleanly, and documents every long option.
+if command -v groff >/dev/null; then
+	groff -man -ww -z docs/synfin.1 >$W/groff 2>&1 && [ ! -s $W/groff ]
+	result man-page-renders $? "$(head -5 $W/groff)"
+else
+	echo "SKIP man-page-renders: groff not installed"
+fi
+missing=$(sed -n 's/^\t\t{ "\([a-z-]*\)",.*/\1/p' userspace/main.c | while read -r o; do
+	grep -qF -- "\\-\\-${o//-/\\-}" docs/synfin.1 || [ "$o" = colour ] || echo "$o"; done)
+[ -z "$missing" ]; result man-page-options $? "missing: $missing"
+
 # Bounded fuzz: mutated captures give exit 0 or 1 with a message, never a
 # crash or a sanitizer report.
 $PY - $W/basic.cap $W/fuzz $W/life.cap <<'PY'
