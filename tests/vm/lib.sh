@@ -22,11 +22,13 @@ expect_eq() {
 }
 
 # Start a synfin reader writing JSON to FILE; wait until its file is open.
-start_reader() { # FILE [synfin args...]
+start_reader() { # FILE [tail|life] [synfin args...]
 	local out=$1; shift
 	local before
 	before=$($T/devcheck stats | sed 's/.*readers=\([0-9]*\).*/\1/')
-	$SYNFIN -j "$@" >"$out" 2>"$out.err" &
+	local cmd=()
+	case "${1:-}" in tail | life) cmd=("$1"); shift ;; esac	# the command comes first
+	$SYNFIN "${cmd[@]}" -j "$@" >"$out" 2>"$out.err" &
 	READER=$!
 	$T/devcheck wait-readers $((before + 1)) 30 || fail "reader did not open /dev/synfin"
 }
