@@ -4,6 +4,7 @@
  * owner. Both hook modes (tracepoint, kprobe) call synfin_record_state().
  */
 #include <linux/in.h>
+#include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/string.h>
@@ -24,6 +25,7 @@ struct synfin_cpu_state {
 	 */
 	const struct sock *clone_sk;
 	struct synfin_event clone_ev;
+	u64 clone_ns;			/* when the held transition happened */
 	/* The socket a timewait sock just took over on this CPU. */
 	const struct sock *handoff_sk;
 };
@@ -154,11 +156,20 @@ static void synfin_fill_owner(struct synfin_event *ev, int oldstate,
 	}
 }
 
+/* How long the clone waited, in the record: readers can place it. */
+static void synfin_clone_held(struct synfin_cpu_state *cs)
+{
+	u64 d = ktime_get_ns() - cs->clone_ns;
+
+	cs->clone_ev.held_us = min_t(u64, div_u64(d, NSEC_PER_USEC), U32_MAX);
+}
+
 static void synfin_flush_clone(struct synfin_cpu_state *cs)
 {
 	if (!cs->clone_sk)
 		return;
 	cs->clone_ev.flags |= SYNFIN_F_LISTENER_TUPLE;
+	synfin_clone_held(cs);
 	synfin_record_commit(&cs->clone_ev);
 	cs->clone_sk = NULL;
 }
@@ -184,6 +195,7 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 		ev->flags |= SYNFIN_F_SOFTIRQ;
 	cs->clone_ev = *ev;
 	cs->clone_sk = sk;
+	cs->clone_ns = ktime_get_ns();
 }
 
 static void synfin_complete_clone(struct synfin_cpu_state *cs,
@@ -196,6 +208,7 @@ static void synfin_complete_clone(struct synfin_cpu_state *cs,
 	 */
 	synfin_fill_tuple(&cs->clone_ev, sk);
 	cs->clone_ev.cookie = cookie;
+	synfin_clone_held(cs);
 	synfin_record_commit(&cs->clone_ev);
 	cs->clone_sk = NULL;
 }

@@ -24,9 +24,9 @@ static struct seg implied(uint8_t old, uint8_t new)
 	switch (old * 16 + new) {
 #define T(a, b) (SYNFIN_TCP_##a * 16 + SYNFIN_TCP_##b)
 	case T(CLOSE, SYN_SENT):	 s.sent = "SYN"; break;
-	case T(LISTEN, SYN_RECV):	 s.recv = "SYN"; s.sent = "SYN+ACK"; break;
+	case T(LISTEN, SYN_RECV):	 break;	/* see draw_step() */
 	case T(SYN_SENT, ESTABLISHED):	 s.recv = "SYN+ACK"; s.sent = "ACK"; break;
-	case T(SYN_RECV, ESTABLISHED):	 s.recv = "ACK"; break;
+	case T(SYN_RECV, ESTABLISHED):	 break;	/* the ACK that made the child */
 	case T(ESTABLISHED, FIN_WAIT1):	 s.sent = "FIN"; break;
 	case T(ESTABLISHED, CLOSE_WAIT): s.recv = "FIN"; s.sent = "ACK"; break;
 	case T(FIN_WAIT1, FIN_WAIT2):	 s.recv = "ACK"; break;
@@ -110,6 +110,11 @@ static const char *step_state(const struct conn_step *s, char *buf, size_t len)
 		snprintf(buf, len, "%s (tw)", state_name(s->newstate));
 		return buf;
 	}
+	if (s->oldstate == s->newstate) {
+		/* close() after shutdown(): the state stays, nothing is sent */
+		snprintf(buf, len, "%s (close)", state_name(s->newstate));
+		return buf;
+	}
 	return state_name(s->newstate);
 }
 
@@ -147,6 +152,32 @@ static void draw_step(struct ladder *L, const struct side *sd,
 		snprintf(note, sizeof(note), "timer %u.%03u s", s->tw_timeout_ms / 1000,
 			 s->tw_timeout_ms % 1000);
 		n = note;
+	}
+	if (s->kind == SYNFIN_EV_STATE && s->oldstate == SYNFIN_TCP_LISTEN &&
+	    s->newstate == SYNFIN_TCP_SYN_RECV) {
+		/*
+		 * The child socket is made when the handshake's last ACK comes;
+		 * the SYN and SYN+ACK went through a request sock, which fires
+		 * nothing. Alone, draw the handshake here; in a pair, the
+		 * client's side has drawn it.
+		 */
+		if (!L->pair) {
+			arrow(mid, "SYN", true);
+			row(L, s->ts_ns, "(inferred)", mid, "SYN_RECV (request)", NULL);
+			arrow(mid, "SYN+ACK", false);
+			row(L, s->ts_ns, NULL, mid, NULL, NULL);
+			arrow(mid, "ACK", true);
+			row(L, s->ts_ns, "(inferred)", mid, NULL, NULL);
+		}
+		row(L, s->ts_ns, NULL, NULL, "SYN_RECV (child)", NULL);
+		return;
+	}
+	if (s->kind == SYNFIN_EV_STATE && s->oldstate == SYNFIN_TCP_SYN_SENT &&
+	    s->newstate == SYNFIN_TCP_ESTABLISHED && L->pair) {
+		/* The server's SYN+ACK left its request sock: no event of its own. */
+		arrow(mid, "SYN+ACK", false);
+		row(L, s->ts_ns, NULL, mid, "SYN_RECV (request)", NULL);
+		g.recv = NULL;
 	}
 	if (!L->pair && g.recv) {
 		arrow(mid, g.recv, !sd->left);
@@ -286,7 +317,7 @@ int cmd_ladder(const struct options *opt)
 		report_error("ladder draws pictures only; use life or tail for -j/--csv");
 		return EXIT_USAGE;
 	}
-	o.filter = conn_event_filter(&opt->filter);
+	o.filter = conn_event_filter(&opt->filter, true);
 	if (conn_table_init(&table, true)) {
 		report_error("out of memory");
 		return EXIT_RUNTIME;

@@ -140,7 +140,7 @@ int cmd_life(const struct options *opt)
 	int rc = 0;
 
 	/* The module drops only what no connection of interest can need. */
-	o.filter = conn_event_filter(&opt->filter);
+	o.filter = conn_event_filter(&opt->filter, false);
 	if (conn_table_init(&table, false)) {
 		report_error("out of memory");
 		return EXIT_RUNTIME;

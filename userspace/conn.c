@@ -77,6 +77,14 @@ void conn_each(struct conn_table *t, void (*fn)(struct conn *, void *), void *ar
 	}
 }
 
+/* When the transition happened: a held passive open says how long it waited. */
+static uint64_t event_time(const struct synfin_event *ev)
+{
+	uint64_t held = (uint64_t)ev->held_us * 1000;
+
+	return ev->ts_ns > held ? ev->ts_ns - held : ev->ts_ns;
+}
+
 static struct conn *conn_new(struct conn_table *t, const struct synfin_event *ev)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -86,7 +94,7 @@ static struct conn *conn_new(struct conn_table *t, const struct synfin_event *ev
 		return NULL;
 	c->cookie = ev->cookie;
 	c->tuple = *ev;
-	c->first_ts = c->state_ts = ev->ts_ns;
+	c->first_ts = c->state_ts = event_time(ev);
 	c->state = ev->oldstate;
 	if (c->state < SYNFIN_TCP_MAX_STATES)
 		c->visited[c->state] = true;
@@ -121,7 +129,7 @@ static void conn_add_step(struct conn_table *t, struct conn *c, const struct syn
 		c->capsteps = cap;
 	}
 	s = &c->steps[c->nsteps++];
-	s->ts_ns = ev->ts_ns;
+	s->ts_ns = event_time(ev);
 	s->kind = ev->kind;
 	s->oldstate = ev->oldstate;
 	s->newstate = ev->newstate;
@@ -163,6 +171,7 @@ static bool tuple_complete(const struct synfin_event *ev)
 enum conn_update conn_feed(struct conn_table *t, const struct synfin_event *ev,
 			   struct conn **out)
 {
+	uint64_t ts = event_time(ev);
 	struct conn *c;
 
 	*out = NULL;
@@ -204,24 +213,24 @@ enum conn_update conn_feed(struct conn_table *t, const struct synfin_event *ev,
 				return CONN_CLOSED;
 			}
 			c->closer = conn_judge(c, ev->oldstate);
-			conn_enter(c, SYNFIN_TCP_CLOSE, ev->ts_ns);
-			c->end_ts = ev->ts_ns;
+			conn_enter(c, SYNFIN_TCP_CLOSE, ts);
+			c->end_ts = ts;
 			return CONN_GONE;
 		}
-		conn_enter(c, ev->newstate, ev->ts_ns);
+		conn_enter(c, ev->newstate, ts);
 		return CONN_NONE;
 	case SYNFIN_EV_TW_ENTER:
 		c->in_timewait = true;
 		c->visited[ev->oldstate < SYNFIN_TCP_MAX_STATES ? ev->oldstate : 0] = true;
-		conn_enter(c, ev->tw_substate, ev->ts_ns);
+		conn_enter(c, ev->tw_substate, ts);
 		return CONN_NONE;
 	case SYNFIN_EV_TW_EXIT:
 		c->in_timewait = true;
 		c->closed = true;
 		c->closer = conn_judge(c, ev->oldstate);
 		c->tw_reason = ev->tw_reason;
-		conn_enter(c, SYNFIN_TCP_CLOSE, ev->ts_ns);
-		c->end_ts = ev->ts_ns;
+		conn_enter(c, SYNFIN_TCP_CLOSE, ts);
+		c->end_ts = ts;
 		return CONN_GONE;
 	}
 	return CONN_NONE;
@@ -260,7 +269,17 @@ const char *conn_closer_name(enum conn_closer c)
 
 bool conn_matches(const struct conn *c, const struct synfin_filter *f)
 {
-	if ((f->match & SYNFIN_FILTER_LPORT) && c->tuple.sport != f->lport)
+	const struct synfin_event *t = &c->tuple;
+
+	if ((f->match & SYNFIN_FILTER_LPORT) && t->sport != f->lport)
+		return false;
+	if ((f->match & SYNFIN_FILTER_RPORT) && t->dport != f->rport)
+		return false;
+	if ((f->match & SYNFIN_FILTER_PORT) && t->sport != f->port && t->dport != f->port)
+		return false;
+	if ((f->match & SYNFIN_FILTER_TGID) && c->tgid != f->tgid)
+		return false;
+	if ((f->match & SYNFIN_FILTER_COMM) && strncmp(c->comm, f->comm, sizeof(c->comm)))
 		return false;
 	if (f->match & SYNFIN_FILTER_STATES) {
 		for (unsigned int s = 0; s < SYNFIN_TCP_MAX_STATES; s++)
@@ -271,12 +290,27 @@ bool conn_matches(const struct conn *c, const struct synfin_filter *f)
 	return true;
 }
 
-struct synfin_filter conn_event_filter(const struct synfin_filter *f)
+struct synfin_filter conn_event_filter(const struct synfin_filter *f, bool both_ends)
 {
 	struct synfin_filter e = *f;
+	uint16_t port = (f->match & SYNFIN_FILTER_RPORT) ? f->rport :
+			(f->match & SYNFIN_FILTER_LPORT) ? f->lport : 0;
 
+	/* A client's first event has no local port yet; states pass by. */
 	e.match &= ~(SYNFIN_FILTER_LPORT | SYNFIN_FILTER_STATES);
 	e.lport = 0;
 	e.states = 0;
+	if (both_ends) {
+		/* The other end of a connection has the ports swapped and its
+		 * own owner: keep what both ends share, judge the rest here. */
+		e.match &= ~(SYNFIN_FILTER_RPORT | SYNFIN_FILTER_TGID | SYNFIN_FILTER_COMM);
+		e.rport = 0;
+		e.tgid = 0;
+		memset(e.comm, 0, sizeof(e.comm));
+		if (port) {
+			e.match |= SYNFIN_FILTER_PORT;
+			e.port = port;
+		}
+	}
 	return e;
 }

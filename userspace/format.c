@@ -171,6 +171,9 @@ static void print_event_note(FILE *f, const struct synfin_event *ev)
 	} else if (ev->flags & SYNFIN_F_LISTENER_TUPLE) {
 		fputs("  [listener's tuple: remote not known yet]", f);
 	}
+	if (ev->held_us)
+		fprintf(f, "  [happened %u.%03u ms earlier: held for the child's tuple]",
+			ev->held_us / 1000, ev->held_us % 1000);
 }
 
 /* ANSI colors by what the new state means: opening, open, closing, gone. */
@@ -333,5 +336,7 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 		fputs(", \"listener_tuple\": true", f);
 	if (ev->flags & SYNFIN_F_TW_NO_ENTRY)
 		fputs(", \"entered_before_load\": true", f);
+	if (ev->held_us)
+		fprintf(f, ", \"held_us\": %u", ev->held_us);
 	fputs("}\n", f);
 }

@@ -88,8 +88,10 @@ static const struct command commands[] = {
 "total duration, the time spent in each state (SYN = SYN_SENT or SYN_RECV,\n"
 "EST, FW1, FW2, CW = CLOSE_WAIT, LA = LAST_ACK, CLG = CLOSING, TW =\n"
 "TIME_WAIT), and who closed first: 'active' sent the first FIN, 'passive'\n"
-"answered one, 'rst' means it was reset or refused. -c N: stop after N\n"
-"connections. --state S keeps connections that passed through state S.\n" },
+"answered one, 'reset' or 'refused' ended without the FIN exchange. A\n"
+"server's SYN is its child socket's SYN_RECV only: the request sock that\n"
+"answered the SYN fires no event. -c N: stop after N connections.\n"
+"--state S keeps connections that passed through state S.\n" },
 	{ "ladder", cmd_ladder, O_EVENTS, "draw handshake and close ladders of real connections",
 "Usage: synfin ladder [-T] [-c N] [FILTERS] [-r FILE]\n"
 "Draws each connection as a client | server ladder: SYN, SYN+ACK, ACK, then\n"

@@ -59,6 +59,8 @@ static inline int synfin_filter_match(const struct synfin_filter *f,
 		return 0;
 	if ((m & SYNFIN_FILTER_RPORT) && ev->dport != f->rport)
 		return 0;
+	if ((m & SYNFIN_FILTER_PORT) && ev->sport != f->port && ev->dport != f->port)
+		return 0;
 	if ((m & SYNFIN_FILTER_STATES) &&
 	    !(f->states & ((1u << ev->oldstate) | (1u << ev->newstate))))
 		return 0;
@@ -82,8 +84,8 @@ static inline int synfin_filter_check(const struct synfin_filter *f)
 {
 	unsigned int i, max;
 
-	if ((f->match & ~SYNFIN_FILTER_ALL) || f->__pad ||
-	    f->__reserved[0] || f->__reserved[1])
+	if ((f->match & ~SYNFIN_FILTER_ALL) || f->__pad || f->__pad2[0] ||
+	    f->__pad2[1] || f->__pad2[2] || f->__reserved[0])
 		return -1;
 	if ((f->match & SYNFIN_FILTER_FAMILY) &&
 	    f->family != SYNFIN_AF_INET && f->family != SYNFIN_AF_INET6)

@@ -55,6 +55,10 @@ enum synfin_tcp_state {
  * assigns one if the socket has none yet; those have bit 52 set (all
  * cookies stay below 2^53, exact as JSON numbers).
  * pid/tgid/comm: the owning process where known, else 0 and "".
+ * held_us: records are stamped as they enter the ring, so every reader
+ * merges them in the same order; a passive open's LISTEN->SYN_RECV is held
+ * until the child's tuple is complete (its next event), and held_us says
+ * how long: the transition happened at ts_ns - held_us * 1000. 0 otherwise.
  */
 struct synfin_event {
 	__u16 abi;		/* SYNFIN_ABI_VERSION */
@@ -72,7 +76,7 @@ struct synfin_event {
 	__u32 tgid;		/* process id of the owner, 0 if unknown */
 	__u16 sport;		/* local port, host order */
 	__u16 dport;		/* remote port, host order */
-	__u32 __pad1;
+	__u32 held_us;		/* held back this long before ts_ns (below) */
 	__u8  saddr[16];	/* local address */
 	__u8  daddr[16];	/* remote address */
 	char  comm[16];		/* owner's comm, NUL-padded */
@@ -207,7 +211,9 @@ struct synfin_reader_stats {
 #define SYNFIN_FILTER_ADDR	0x020	/* .addr/.addr_prefix, either end (--addr) */
 #define SYNFIN_FILTER_STATES	0x040	/* .states: old or new state in the set */
 #define SYNFIN_FILTER_NETNS	0x080	/* .netns: namespace inode (--netns) */
-#define SYNFIN_FILTER_ALL	0x0ff
+#define SYNFIN_FILTER_PORT	0x100	/* .port: either end's port (both ends
+					 * of a connection: ladder, life) */
+#define SYNFIN_FILTER_ALL	0x1ff
 
 struct synfin_filter {
 	__u32 match;		/* SYNFIN_FILTER_* */
@@ -223,7 +229,9 @@ struct synfin_filter {
 	__u8  addr[16];		/* as in struct synfin_event; IPv4 also
 				 * matches v4-mapped IPv6 addresses */
 	char  comm[16];		/* NUL-terminated */
-	__u64 __reserved[2];
+	__u16 port;		/* SYNFIN_FILTER_PORT, host order */
+	__u16 __pad2[3];
+	__u64 __reserved[1];
 };
 
 /*

@@ -37,9 +37,9 @@ def addr(fam, a):
 def ev(abi=1, kind=1, fam=2, old="CLOSE", new="SYN_SENT", cpu=0, netns=4026531840,
        ts=MONO0, cookie=0, pid=0, tgid=0, sport=0, dport=0, saddr="0.0.0.0",
        daddr="0.0.0.0", comm=b"", lost=0, flags=0, tw_duration=0, tw_count=0,
-       tw_timeout=0, substate="_", reason=0):
+       tw_timeout=0, substate="_", reason=0, held_us=0):
     return EVENT.pack(abi, kind, fam, STATE[old], STATE[new], flags, 0, cpu, netns,
-                      ts, cookie, pid, tgid, sport, dport, 0, addr(fam, saddr),
+                      ts, cookie, pid, tgid, sport, dport, held_us, addr(fam, saddr),
                       addr(fam, daddr), comm, lost, tw_duration, tw_count, tw_timeout,
                       STATE[substate], reason, bytes(6))
 
@@ -77,7 +77,10 @@ def lifecycle():
                   (402.9, "tw:FIN_WAIT2>TIME_WAIT", dict(tw_count=1)),
                   (60402.9, "tw_exit:TIME_WAIT>CLOSE", dict(substate="TIME_WAIT", reason=1, tw_duration=60400339000))],
                  t, c, 2, lo, 41000, lo, 8080, pid=200, comm=b"curl")
-    recs += conn([(0.080, "LISTEN>SYN_RECV", {}),
+    # The child is made when the handshake's ACK comes (0.130); its
+    # LISTEN>SYN_RECV is committed with its next event (stamped then) and
+    # says how long it was held.
+    recs += conn([(0.150, "LISTEN>SYN_RECV", dict(held_us=20)),
                   (0.150, "SYN_RECV>ESTABLISHED", {}),
                   (2.540, "ESTABLISHED>CLOSE_WAIT", {}),
                   (402.8, "CLOSE_WAIT>LAST_ACK", dict(flags=0)),
@@ -85,7 +88,7 @@ def lifecycle():
                  t, s, 2, lo, 8080, lo, 41000, pid=300, comm=b"python3")
     # 2. nginx (400) on 10.0.0.5:80 for a remote client that closes first.
     t2 = t + 1_000_000_000
-    recs += conn([(0, "LISTEN>SYN_RECV", {}),
+    recs += conn([(0.9, "LISTEN>SYN_RECV", dict(held_us=0)),
                   (0.9, "SYN_RECV>ESTABLISHED", {}),
                   (35.2, "ESTABLISHED>CLOSE_WAIT", {}),
                   (35.4, "CLOSE_WAIT>LAST_ACK", dict(flags=0)),
@@ -113,7 +116,7 @@ def lifecycle():
                   (5.1, "CLOSING>CLOSE", dict(flags=3)),
                   (60005.2, "tw_exit:TIME_WAIT>CLOSE", dict(substate="TIME_WAIT", reason=1, tw_duration=60000100000))],
                  t5, c + 40, 2, lo, 5000, lo, 6000, pid=700, comm=b"peer-a")
-    recs += conn([(0.05, "LISTEN>SYN_RECV", {}),
+    recs += conn([(0.12, "LISTEN>SYN_RECV", {}),
                   (0.12, "SYN_RECV>ESTABLISHED", {}),
                   (5.0, "ESTABLISHED>FIN_WAIT1", dict(flags=0)),
                   (5.06, "FIN_WAIT1>CLOSING", {}),

@@ -57,6 +57,17 @@ expect_eq "stats table has the transition rows" $? 0 || { cat $W/stats.txt; ok=1
 $SYNFIN metrics >$W/m.prom 2>$W/m.err || { cat $W/m.err; fail "metrics"; }
 $PROMCHECK $W/m.prom >$W/pc 2>&1
 expect_eq "metrics passes promcheck" $? 0 || { cat $W/pc; ok=1; }
+# ... and parsed by the Prometheus project's own parser (python3-prometheus-client).
+$PY - $W/m.prom >$W/pp 2>&1 <<'PYEOF'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+need = ["synfin_timewait_sockets", "synfin_transitions", "synfin_events_lost"]
+missing = [n for n in need if n not in fams]
+assert not missing, missing
+print("  prometheus_client parsed %d families, %d samples" % (len(fams), sum(len(f.samples) for f in fams.values())))
+PYEOF
+rc=$?; cat $W/pp; expect_eq "prometheus_client parses metrics" $rc 0 || ok=1
 sample() { sed -n "s/^$1 //p" "${2:-$W/m.prom}"; }
 expect_eq "synfin_timewait_sockets_all == sockstat tw" \
 	"$(sample "synfin_timewait_sockets_all{netns=\"$MYNS\"}")" "$(sockstat_tw)" || ok=1
