@@ -24,16 +24,6 @@ struct snapshot {
 	size_t n_ns;
 };
 
-static const char *hook_label(uint32_t hook)
-{
-	switch (hook) {
-	case SYNFIN_HOOK_TRACEPOINT: return "tracepoint";
-	case SYNFIN_HOOK_KPROBE: return "kprobe";
-	case SYNFIN_HOOK_NONE: return "none";
-	}
-	return "unknown";
-}
-
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -192,7 +182,7 @@ static void write_module(FILE *f, const struct snapshot *s)
 	plain(f, "synfin_ring_size", "gauge", "Ring records per CPU.", st->ring_size);
 	plain(f, "synfin_ring_cpus", "gauge", "Per-CPU rings.", st->nr_cpus);
 	family(f, "synfin_hook_info", "gauge", "The hook in use (value always 1).");
-	sample(f, "synfin_hook_info", (const char *const[]){ "hook", hook_label(st->hook), NULL }, 1);
+	sample(f, "synfin_hook_info", (const char *const[]){ "hook", hook_name(st->hook), NULL }, 1);
 }
 
 static void snapshot_free(struct snapshot *s)

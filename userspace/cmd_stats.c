@@ -17,16 +17,6 @@ struct transition {
 	unsigned long long count;
 };
 
-static const char *hook_name(uint32_t hook)
-{
-	switch (hook) {
-	case SYNFIN_HOOK_TRACEPOINT: return "tracepoint";
-	case SYNFIN_HOOK_KPROBE: return "kprobe";
-	case SYNFIN_HOOK_NONE: return "none";
-	}
-	return "unknown";
-}
-
 static const char *lost_reason_name(unsigned int r)
 {
 	return r == SYNFIN_LOST_OVERRUN ? "overrun" : NULL;	/* the rest: reserved */

@@ -48,6 +48,17 @@ const char *event_kind_name(unsigned int kind)
 	return "unknown";
 }
 
+/* enum synfin_hook, as the hook= module parameter spells it */
+const char *hook_name(uint32_t hook)
+{
+	switch (hook) {
+	case SYNFIN_HOOK_TRACEPOINT: return "tracepoint";
+	case SYNFIN_HOOK_KPROBE: return "kprobe";
+	case SYNFIN_HOOK_NONE: return "none";
+	}
+	return "unknown";
+}
+
 const char *state_name(unsigned int state)
 {
 	if (state < SYNFIN_TCP_MAX_STATES && state_names[state])

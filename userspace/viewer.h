@@ -71,6 +71,7 @@ int capture_write_header(FILE *f, const struct synfin_clock *clock);
 const char *state_name(unsigned int state);
 const char *tw_reason_name(unsigned int reason);
 const char *event_kind_name(unsigned int kind);
+const char *hook_name(uint32_t hook);
 void format_addr(char *out, size_t outlen, const struct synfin_event *ev,
 		 bool local, bool with_port);
 void format_time(char *out, size_t outlen, const struct synfin_event *ev,
