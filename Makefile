@@ -9,7 +9,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD  := $(shell pwd)
 
-.PHONY: all module viewer tools check check-host check-vm check-matrix lab bench-tw install uninstall clean
+.PHONY: all module viewer tools check check-host check-vm check-matrix lab bench-tw install uninstall dkms dkms-remove clean
 
 all: module viewer
 
@@ -47,17 +47,48 @@ lab: viewer tools
 bench-tw: viewer tools
 	scripts/bench-tw
 
-# The viewer and its man page. The module: see README (make module, insmod).
-PREFIX ?= /usr/local
-BINDIR ?= $(PREFIX)/bin
-MANDIR ?= $(PREFIX)/share/man
+# sudo make install: the module for KDIR's kernel (modules_install, depmod),
+# the viewer and its man page under PREFIX, the udev rule for /dev/synfin.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UDEVDIR ?= /etc/udev/rules.d
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 install: viewer
+	@if [ -d $(KDIR) ]; then \
+		$(MAKE) -C $(KDIR) M=$(PWD) modules && \
+		$(MAKE) -C $(KDIR) M=$(PWD) INSTALL_MOD_PATH=$(DESTDIR) modules_install && \
+		{ [ -n "$(DESTDIR)" ] || depmod -a $$($(MAKE) -s -C $(KDIR) kernelrelease); }; \
+	else \
+		echo "no kernel build tree at $(KDIR): module not installed (install linux-headers-\$$(uname -r), or KDIR=...)"; \
+	fi
 	install -D -m 0755 userspace/synfin $(DESTDIR)$(BINDIR)/synfin
 	install -D -m 0644 docs/synfin.1 $(DESTDIR)$(MANDIR)/man1/synfin.1
+	install -D -m 0644 dist/60-synfin.rules $(DESTDIR)$(UDEVDIR)/60-synfin.rules
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/synfin $(DESTDIR)$(MANDIR)/man1/synfin.1
+	rm -f $(DESTDIR)$(BINDIR)/synfin $(DESTDIR)$(MANDIR)/man1/synfin.1 \
+		$(DESTDIR)$(UDEVDIR)/60-synfin.rules
+	rm -f $(DESTDIR)/lib/modules/*/extra/module/synfin.ko $(DESTDIR)/lib/modules/*/updates/dkms/synfin.ko
+	[ -n "$(DESTDIR)" ] || depmod -a
+
+# DKMS: the module's sources to /usr/src/synfin-VERSION, then add, build,
+# install for the running kernel (DKMS rebuilds it for new kernels).
+DKMS_SRC := $(DESTDIR)/usr/src/synfin-$(VERSION)
+
+dkms:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)
+	cp -a Kbuild dkms.conf include module $(DKMS_SRC)/
+	rm -f $(DKMS_SRC)/module/*.o $(DKMS_SRC)/module/*.ko $(DKMS_SRC)/module/.*.cmd
+	dkms add -m synfin -v $(VERSION)
+	dkms build -m synfin -v $(VERSION)
+	dkms install -m synfin -v $(VERSION)
+
+dkms-remove:
+	dkms remove -m synfin -v $(VERSION) --all
+	rm -rf $(DKMS_SRC)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null

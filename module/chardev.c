@@ -27,6 +27,8 @@ struct synfin_file {
 	struct mutex lock;		/* serializes readers of this file */
 	struct synfin_cursor cursor;
 	struct synfin_filter filter;	/* SYNFIN_IOC_SET_FILTER */
+	/* Opened without CAP_NET_ADMIN: this netns only (inode), else 0. */
+	u32 own_netns;
 	u64 filtered;			/* records the filter dropped */
 	/* The next record that passed the filter, found while testing for
 	 * readiness (poll, or a blocked read about to sleep). */
@@ -56,6 +58,14 @@ static int synfin_open(struct inode *inode, struct file *file)
 	if (!sf)
 		return -ENOMEM;
 	mutex_init(&sf->lock);
+	/*
+	 * Like /dev/kmsg, judged once at open, with the opener's credentials:
+	 * without CAP_NET_ADMIN in the initial user namespace a reader sees
+	 * its own network namespace only, so a container cannot watch the
+	 * host's or its neighbours' connections.
+	 */
+	if (!capable(CAP_NET_ADMIN))
+		sf->own_netns = current->nsproxy->net_ns->ns.inum;
 	err = synfin_cursor_init(&sf->cursor);
 	if (err) {
 		kvfree(sf);
@@ -89,7 +99,9 @@ static bool synfin_file_next(struct synfin_file *sf, struct synfin_event *ev)
 		return true;
 	}
 	while (synfin_cursor_next(&sf->cursor, ev)) {
-		if (synfin_filter_match(&sf->filter, ev))
+		if (synfin_filter_match(&sf->filter, ev) &&
+		    (!sf->own_netns || ev->netns == sf->own_netns ||
+		     ev->kind == SYNFIN_EV_LOST))
 			return true;
 		sf->cursor.delivered--;
 		sf->filtered++;
@@ -102,7 +114,7 @@ static bool synfin_file_ready_locked(struct synfin_file *sf)
 {
 	if (sf->have_held)
 		return true;
-	if (!sf->filter.match)
+	if (!sf->filter.match && !sf->own_netns)
 		return synfin_cursor_ready(&sf->cursor);
 	sf->have_held = synfin_file_next(sf, &sf->held);
 	return sf->have_held;
@@ -189,6 +201,9 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 	case SYNFIN_IOC_STATS: {
 		struct synfin_stats st;
 
+		/* Module-wide counts tell of every netns's traffic. */
+		if (sf->own_netns)
+			return -EPERM;
 		memset(&st, 0, sizeof(st));
 		synfin_record_stats(&st);
 		synfin_ring_stats(&st);
@@ -227,6 +242,8 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		if (q.__pad)
 			return -EINVAL;
+		if (sf->own_netns && q.netns && q.netns != sf->own_netns)
+			return -EPERM;
 		err = synfin_timewait_query(&q, current->nsproxy->net_ns->ns.inum);
 		if (err)
 			return err;
@@ -239,7 +256,7 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 
 		if (copy_from_user(&l, uarg, sizeof(l)))
 			return -EFAULT;
-		err = synfin_timewait_netns(&l);
+		err = synfin_timewait_netns(&l, sf->own_netns);
 		if (err)
 			return err;
 		return copy_to_user(uarg, &l, sizeof(l)) ? -EFAULT : 0;
@@ -267,6 +284,8 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		struct synfin_transitions *t;
 		int err = 0;
 
+		if (sf->own_netns)
+			return -EPERM;
 		t = kmalloc(sizeof(*t), GFP_KERNEL);	/* 1.5 KiB: not on the stack */
 		if (!t)
 			return -ENOMEM;

@@ -88,7 +88,7 @@ int synfin_timewait_init(unsigned int max);
 void synfin_timewait_exit(void);
 int synfin_timewait_count_existing(void);
 int synfin_timewait_query(struct synfin_tw_query *q, u32 caller_netns);
-int synfin_timewait_netns(struct synfin_tw_netns_list *l);
+int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only);
 u64 synfin_timewait_untracked(void);
 
 /* hook_tracepoint.c, hook_kprobe.c */

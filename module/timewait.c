@@ -837,8 +837,9 @@ int synfin_timewait_query(struct synfin_tw_query *q, u32 caller_netns)
 	return err;
 }
 
-/* SYNFIN_IOC_TW_NETNS: the counts of every netns that has timewait socks. */
-int synfin_timewait_netns(struct synfin_tw_netns_list *l)
+/* SYNFIN_IOC_TW_NETNS: the counts of every netns that has timewait socks
+ * (only @only, unless 0). */
+int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only)
 {
 	u32 max = min_t(u32, l->max, 65536), n = 0, b;
 	struct synfin_tw_counts *rows;
@@ -853,7 +854,7 @@ int synfin_timewait_netns(struct synfin_tw_netns_list *l)
 		struct synfin_twns *ns;
 
 		hlist_for_each_entry(ns, &synfin_twns_hash[b], node)
-			if (ns->c.total && n < max)
+			if (ns->c.total && n < max && (!only || ns->c.netns == only))
 				rows[n++] = ns->c;
 	}
 	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);

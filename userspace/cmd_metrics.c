@@ -18,6 +18,7 @@
 #include "viewer.h"
 
 struct snapshot {
+	bool module_wide;	/* stats and transitions readable (CAP_NET_ADMIN) */
 	struct synfin_stats stats;
 	struct synfin_transitions tr;
 	struct tw_view *ns;		/* one per netns shown */
@@ -218,11 +219,17 @@ static int take_snapshot(struct snapshot *s, int fd, const struct options *opt)
 	uint32_t n = 0;
 	int err;
 
+	/* A reader without CAP_NET_ADMIN sees its own netns only, and not
+	 * the module-wide counters: it still gets its timewait metrics. */
+	s->module_wide = true;
 	if (ioctl(fd, SYNFIN_IOC_STATS, &s->stats)) {
-		report_error("stats ioctl: %s", strerror(errno));
-		return -1;
+		if (errno != EPERM) {
+			report_error("stats ioctl: %s", strerror(errno));
+			return -1;
+		}
+		s->module_wide = false;
 	}
-	if (ioctl(fd, SYNFIN_IOC_TRANSITIONS, &s->tr)) {
+	if (s->module_wide && ioctl(fd, SYNFIN_IOC_TRANSITIONS, &s->tr)) {
 		report_error("transitions ioctl: %s", strerror(errno));
 		return -1;
 	}
@@ -258,7 +265,8 @@ fail:
 static void write_all(FILE *f, const struct snapshot *s)
 {
 	write_timewait(f, s);
-	write_module(f, s);
+	if (s->module_wide)
+		write_module(f, s);
 }
 
 /* --textfile: PATH.tmp.PID beside PATH, fsync, rename over PATH, so the

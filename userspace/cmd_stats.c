@@ -143,7 +143,10 @@ int cmd_stats(const struct options *opt)
 	memset(&s, 0, sizeof(s));
 	memset(&t, 0, sizeof(t));
 	if (ioctl(src.fd, SYNFIN_IOC_STATS, &s)) {
-		report_error("%s: stats ioctl: %s", src.name, strerror(errno));
+		if (errno == EPERM)
+			report_error("%s: module-wide statistics need CAP_NET_ADMIN (without it a reader sees only its own network namespace): run as root on the host", src.name);
+		else
+			report_error("%s: stats ioctl: %s", src.name, strerror(errno));
 		goto fail;
 	}
 	if (ioctl(src.fd, SYNFIN_IOC_TRANSITIONS, &t)) {

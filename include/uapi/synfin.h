@@ -259,6 +259,12 @@ enum synfin_hook {
 	SYNFIN_HOOK_KPROBE     = 2,
 };
 
+/*
+ * A file opened without CAP_NET_ADMIN (in the initial user namespace) is
+ * held to the opener's network namespace: it reads only that namespace's
+ * records, TW_QUERY of another namespace and the module-wide STATS and
+ * TRANSITIONS answer EPERM, and TW_NETNS lists only its own.
+ */
 #define SYNFIN_IOC_MAGIC	0xF5
 
 /* Returns SYNFIN_ABI_VERSION as the ioctl's return value. */
