@@ -9,7 +9,8 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD  := $(shell pwd)
 
-.PHONY: all module viewer tools check check-host check-vm check-matrix lab bench-tw install uninstall dkms dkms-remove clean
+
+.PHONY: all module viewer tools check check-host check-vm check-matrix check-stress lab bench-tw install uninstall dkms dkms-remove clean
 
 all: module viewer
 
@@ -39,6 +40,12 @@ check-vm: viewer tools
 # The full VM suite on 5.10, 6.1, 6.12, 6.12-rt x tracepoint, kprobe (~1 h).
 check-matrix: viewer tools
 	scripts/check-matrix --readme
+
+# 1000 insmod/rmmod cycles with readers in every mode and churn, then the
+# device fuzz with 100 000 operations per run (one VM boot).
+check-stress: viewer tools
+	tests/run --vm-only --hooks tracepoint stress device_fuzz \
+		SYNFIN_STRESS_CYCLES=1000 SYNFIN_FUZZ_ITERATIONS=100000 SYNFIN_TEST_TIMEOUT=3600
 
 lab: viewer tools
 	scripts/lab demo

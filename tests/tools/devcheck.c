@@ -9,6 +9,9 @@
  *   devcheck wait-readers N [SECS]    wait until N files have the device open
  *   devcheck block-read               block in read(); report how it returned
  *   devcheck count [SECS]             read until SIGTERM (or SECS), print counts
+ *   devcheck hold block|poll|nonblock|idle   keep the device open until SIGTERM:
+ *                                     blocked in read(), in poll(), reading
+ *                                     non-blocking in a loop, or never reading
  *   devcheck filter                   SYNFIN_IOC_SET_FILTER: bad filters refused,
  *                                     a filter matching nothing keeps poll() quiet
  */
@@ -276,6 +279,31 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "filter"))
 		return check_filter();
-	fprintf(stderr, "usage: devcheck abi|enotty|efault|short-read|eagain|poll|stats|wait-readers N [S]|block-read|count [S]|filter\n");
+	if (!strcmp(cmd, "hold") && argc > 2) {
+		struct sigaction sa = { .sa_handler = on_term };
+		const char *mode = argv[2];
+		struct pollfd p;
+
+		sigaction(SIGTERM, &sa, NULL);
+		fd = open_dev(!strcmp(mode, "nonblock") ? O_NONBLOCK : 0);
+		p.fd = fd;
+		p.events = POLLIN;
+		while (!stop) {
+			if (!strcmp(mode, "block")) {
+				if (read(fd, ev, sizeof(ev)) < 0 && errno != EINTR)
+					return 1;
+			} else if (!strcmp(mode, "poll")) {
+				if (poll(&p, 1, -1) > 0 && read(fd, ev, sizeof(ev)) < 0 && errno != EAGAIN)
+					return 1;
+			} else if (!strcmp(mode, "nonblock")) {
+				if (read(fd, ev, sizeof(ev)) < 0)
+					usleep(1000);
+			} else {
+				pause();
+			}
+		}
+		return 0;
+	}
+	fprintf(stderr, "usage: devcheck abi|enotty|efault|short-read|eagain|poll|stats|wait-readers N [S]|block-read|count [S]|filter|hold MODE\n");
 	return 2;
 }
