@@ -8,6 +8,9 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD  := $(shell pwd)
+# Kbuild works on module/ only: its clean deletes every *.ko below M, and
+# .cache/lab holds whole kernels' modules.
+MOD  := $(PWD)/module
 
 
 .PHONY: all module viewer tools check check-host check-vm check-matrix check-stress lab bench-tw install uninstall dkms dkms-remove clean
@@ -15,7 +18,7 @@ PWD  := $(shell pwd)
 all: module viewer
 
 module:
-	$(MAKE) -C $(KDIR) M=$(PWD) modules
+	$(MAKE) -C $(KDIR) M=$(MOD) modules
 
 viewer:
 	$(MAKE) -C userspace
@@ -64,8 +67,8 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 install: viewer
 	@if [ -d $(KDIR) ]; then \
-		$(MAKE) -C $(KDIR) M=$(PWD) modules && \
-		$(MAKE) -C $(KDIR) M=$(PWD) INSTALL_MOD_PATH=$(DESTDIR) modules_install && \
+		$(MAKE) -C $(KDIR) M=$(MOD) modules && \
+		$(MAKE) -C $(KDIR) M=$(MOD) INSTALL_MOD_PATH=$(DESTDIR) modules_install && \
 		{ [ -n "$(DESTDIR)" ] || depmod -a $$($(MAKE) -s -C $(KDIR) kernelrelease); }; \
 	else \
 		echo "no kernel build tree at $(KDIR): module not installed (install linux-headers-\$$(uname -r), or KDIR=...)"; \
@@ -77,7 +80,7 @@ install: viewer
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/synfin $(DESTDIR)$(MANDIR)/man1/synfin.1 \
 		$(DESTDIR)$(UDEVDIR)/60-synfin.rules
-	rm -f $(DESTDIR)/lib/modules/*/extra/module/synfin.ko $(DESTDIR)/lib/modules/*/updates/dkms/synfin.ko
+	rm -f $(DESTDIR)/lib/modules/*/extra/synfin.ko $(DESTDIR)/lib/modules/*/updates/dkms/synfin.ko
 	[ -n "$(DESTDIR)" ] || depmod -a
 
 # DKMS: the module's sources to /usr/src/synfin-VERSION, then add, build,
@@ -98,6 +101,6 @@ dkms-remove:
 	rm -rf $(DKMS_SRC)
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null
+	-$(MAKE) -C $(KDIR) M=$(MOD) clean 2>/dev/null
 	$(MAKE) -C userspace clean
 	$(MAKE) -C tests/tools clean

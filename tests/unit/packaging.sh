@@ -21,13 +21,13 @@ make -s -C $W/src clean >/dev/null 2>&1
 make -s -C $W/src install DESTDIR=$W/root KDIR=$KDIR >$W/install.log 2>&1
 find $W/root -type f | sed "s|$W/root||" | sort >$W/files
 want="/etc/udev/rules.d/60-synfin.rules
-/lib/modules/$KVER/extra/module/synfin.ko
+/lib/modules/$KVER/extra/synfin.ko
 /usr/local/bin/synfin
 /usr/local/share/man/man1/synfin.1"
 [ "$(cat $W/files)" = "$want" ]
 result install $? "installed: $(cat $W/files) $(tail -3 $W/install.log)"
-modinfo -F vermagic $W/root/lib/modules/$KVER/extra/module/synfin.ko 2>/dev/null | grep -q "^$KVER "
-result install-module-for-$KVER $? "$(modinfo -F vermagic $W/root/lib/modules/$KVER/extra/module/synfin.ko 2>&1)"
+modinfo -F vermagic $W/root/lib/modules/$KVER/extra/synfin.ko 2>/dev/null | grep -q "^$KVER "
+result install-module-for-$KVER $? "$(modinfo -F vermagic $W/root/lib/modules/$KVER/extra/synfin.ko 2>&1)"
 make -s -C $W/src uninstall DESTDIR=$W/root >/dev/null 2>&1
 left=$(find $W/root -type f)
 [ -z "$left" ]; result uninstall $? "left behind: $left"
