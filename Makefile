@@ -13,7 +13,7 @@ PWD  := $(shell pwd)
 MOD  := $(PWD)/module
 
 
-.PHONY: all module viewer tools check check-host check-vm check-matrix check-stress lab bench-tw install uninstall dkms dkms-remove clean
+.PHONY: all module viewer tools check check-host check-vm check-matrix check-stress lab bench bench-tw install uninstall dkms dkms-remove clean
 
 all: module viewer
 
@@ -52,6 +52,11 @@ check-stress: viewer tools
 
 lab: viewer tools
 	scripts/lab demo
+
+# Tracing overhead on connection churn: synfin (0, 1, 4 readers) vs ftrace
+# vs bpftrace, ratios to untraced, one boot (writes docs/benchmarks.md)
+bench: viewer tools
+	scripts/bench
 
 # TIME_WAIT count read time vs ss and sockstat, 100 to 100k sockets (VM)
 bench-tw: viewer tools
