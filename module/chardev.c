@@ -210,6 +210,8 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		st.readers = synfin_chardev_readers();
 		st.hook = synfin_hook_in_use();
 		st.tw_untracked = synfin_timewait_untracked();
+		st.hook_missed = synfin_timewait_missed() + synfin_owner_missed() +
+				 synfin_hook_kprobe_missed();
 		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 	}
 

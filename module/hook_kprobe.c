@@ -24,11 +24,13 @@ static int synfin_kp_state(struct kprobe *p, struct pt_regs *regs)
 static struct kprobe synfin_kp_state_store = {
 	.symbol_name	= "inet_sk_state_store",
 	.pre_handler	= synfin_kp_state,
+	.post_handler	= synfin_kp_unoptimized,
 };
 
 static struct kprobe synfin_kp_set_state = {
 	.symbol_name	= "inet_sk_set_state",
 	.pre_handler	= synfin_kp_state,
+	.post_handler	= synfin_kp_unoptimized,
 };
 
 static struct kprobe *synfin_state_kprobes[] = {
@@ -46,6 +48,11 @@ int synfin_hook_kprobe_register(void)
 		       synfin_kp_state_store.symbol_name,
 		       synfin_kp_set_state.symbol_name, err);
 	return err;
+}
+
+u64 synfin_hook_kprobe_missed(void)
+{
+	return synfin_kp_state_store.nmissed + synfin_kp_set_state.nmissed;
 }
 
 void synfin_hook_kprobe_unregister(void)

@@ -16,6 +16,8 @@
 #include <uapi/synfin.h>
 
 struct sock;
+struct kprobe;
+struct pt_regs;
 struct synfin_pool_chunk;
 
 /* ring.c: per-CPU rings, written by producers in any context */
@@ -82,6 +84,7 @@ bool synfin_owner_get(u64 cookie, struct synfin_event *ev);
 void synfin_owner_inherit(u64 child, u64 listener);
 void synfin_owner_forget(u64 cookie);
 u64 synfin_owner_dropped_count(void);
+u64 synfin_owner_missed(void);
 
 /* timewait.c */
 int synfin_timewait_init(unsigned int max);
@@ -90,12 +93,27 @@ int synfin_timewait_count_existing(void);
 int synfin_timewait_query(struct synfin_tw_query *q, u32 caller_netns);
 int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only);
 u64 synfin_timewait_untracked(void);
+u64 synfin_timewait_missed(void);
 
 /* hook_tracepoint.c, hook_kprobe.c */
 int synfin_hook_tracepoint_register(void);
 void synfin_hook_tracepoint_unregister(void);
 int synfin_hook_kprobe_register(void);
 void synfin_hook_kprobe_unregister(void);
+u64 synfin_hook_kprobe_missed(void);
+
+/*
+ * Every synfin kprobe has this empty post handler: a kprobe with one is
+ * never optimized into a jump, so its pre handler runs from the int3 trap
+ * with interrupts off. An optimized probe's handler runs with interrupts
+ * on; a softirq arriving then (a FIN making a timewait sock) would hit our
+ * other probes while the core counts a probe as running, and the kernel
+ * would skip them (nmissed): a timewait sock never counted.
+ */
+static inline void synfin_kp_unoptimized(struct kprobe *p, struct pt_regs *regs,
+					 unsigned long flags)
+{
+}
 
 /* chardev.c */
 int synfin_chardev_register(void);

@@ -178,6 +178,8 @@ static void write_module(FILE *f, const struct snapshot *s)
 	      "Timewait socks not counted: no node free.", st->tw_untracked);
 	plain(f, "synfin_owners_dropped_total", "counter",
 	      "Socket owners not cached: no node free.", st->owner_dropped);
+	plain(f, "synfin_hook_missed_total", "counter",
+	      "Probe hits the kernel skipped (kprobe nmissed).", st->hook_missed);
 	plain(f, "synfin_readers", "gauge",
 	      "Open files of /dev/synfin, this scrape's included.", st->readers);
 	plain(f, "synfin_ring_size", "gauge", "Ring records per CPU.", st->ring_size);

@@ -83,8 +83,9 @@ static void print_json(const struct synfin_stats *s, const struct synfin_transit
 	for (unsigned int r = 0; r < SYNFIN_TW_REASONS; r++)
 		printf("%s\"%s\": %llu", r ? ", " : "", tw_reason_name(r),
 		       (unsigned long long)t->tw_exit[r]);
-	printf("}, \"tw_untracked\": %llu, \"owner_dropped\": %llu}\n",
-	       (unsigned long long)s->tw_untracked, (unsigned long long)s->owner_dropped);
+	printf("}, \"tw_untracked\": %llu, \"owner_dropped\": %llu, \"hook_missed\": %llu}\n",
+	       (unsigned long long)s->tw_untracked, (unsigned long long)s->owner_dropped,
+	       (unsigned long long)s->hook_missed);
 }
 
 static void print_table(const struct synfin_stats *s, const struct synfin_transitions *t,
@@ -113,6 +114,8 @@ static void print_table(const struct synfin_stats *s, const struct synfin_transi
 	       (unsigned long long)s->ring_size * s->nr_cpus);
 	printf("untracked:   %llu timewait sockets, %llu owners (no node free)\n",
 	       (unsigned long long)s->tw_untracked, (unsigned long long)s->owner_dropped);
+	printf("missed:      %llu probe hits the kernel skipped (kprobe nmissed)\n",
+	       (unsigned long long)s->hook_missed);
 
 	printf("\nevents by transition:\n");
 	if (!n)

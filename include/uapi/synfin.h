@@ -139,7 +139,8 @@ struct synfin_stats {
 	__u32 hook;		/* enum synfin_hook in use */
 	__u64 tw_untracked;	/* timewait socks not counted: no node free */
 	__u64 owner_dropped;	/* owners not cached: no node free */
-	__u64 __reserved[2];
+	__u64 hook_missed;	/* probe hits the kernel skipped (kprobe nmissed) */
+	__u64 __reserved[1];
 };
 
 /* TIME_WAIT counts of one network namespace. */

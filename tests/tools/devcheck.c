@@ -222,13 +222,14 @@ int main(int argc, char **argv)
 		}
 		printf("seen=%llu recorded=%llu filtered=%llu delivered=%llu lost=%llu "
 		       "overrun=%llu readers=%u ring_size=%u nr_cpus=%u hook=%u "
-		       "tw_untracked=%llu owner_dropped=%llu\n",
+		       "tw_untracked=%llu owner_dropped=%llu hook_missed=%llu\n",
 		       (unsigned long long)st.seen, (unsigned long long)st.recorded,
 		       (unsigned long long)st.filtered, (unsigned long long)st.delivered,
 		       (unsigned long long)st.lost_total,
 		       (unsigned long long)st.lost[SYNFIN_LOST_OVERRUN], st.readers - 1,
 		       st.ring_size, st.nr_cpus, st.hook,
-		       (unsigned long long)st.tw_untracked, (unsigned long long)st.owner_dropped);
+		       (unsigned long long)st.tw_untracked, (unsigned long long)st.owner_dropped,
+		       (unsigned long long)st.hook_missed);
 		return 0;
 	}
 	if (!strcmp(cmd, "wait-readers")) {

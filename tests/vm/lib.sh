@@ -102,3 +102,12 @@ tcpext() {
 mib_delta() { # BEFORE AFTER
 	awk 'NR == FNR { a[$1] = $2; next } $2 != a[$1] { printf "%s+%d ", $1, $2 - a[$1] }' "$1" "$2"
 }
+
+# No probe hit was skipped by the kernel, and no timewait sock went
+# uncounted for want of a node: else counts could be off. EXPECT-style.
+expect_nothing_missed() {
+	local st
+	st=$($T/devcheck stats)
+	expect_eq "probe hits skipped (kprobe nmissed)" "$(echo "$st" | sed -n 's/.*hook_missed=\([0-9]*\).*/\1/p')" 0 &&
+		expect_eq "timewait socks untracked" "$(echo "$st" | sed -n 's/.*tw_untracked=\([0-9]*\).*/\1/p')" 0
+}

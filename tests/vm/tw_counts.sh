@@ -53,4 +53,5 @@ print(ns.get(int(sys.argv[1])), ns.get(int(sys.argv[2])), d["total"] == sum(ns.v
 expect_eq "--all-netns (twa, twb, total is the sum)" "$all" "40 40 True" || ok=1
 kill $s3; wait $s3 2>/dev/null
 ip netns del twa; ip netns del twb
+expect_nothing_missed || ok=1
 exit $ok

@@ -66,4 +66,5 @@ if ex and ex[-1]["tw_count"] != 0:
     print("  last exit carries tw_count", ex[-1]["tw_count"]); bad = 1
 sys.exit(bad)
 PY
+expect_nothing_missed || ok=1
 exit $ok
