@@ -72,6 +72,7 @@ static int synfin_open(struct inode *inode, struct file *file)
 		return err;
 	}
 	file->private_data = sf;
+	synfin_mem_account(sizeof(*sf));
 	atomic_inc(&synfin_readers);
 	return nonseekable_open(inode, file);
 }
@@ -83,6 +84,7 @@ static int synfin_release(struct inode *inode, struct file *file)
 	atomic_dec(&synfin_readers);
 	synfin_cursor_destroy(&sf->cursor);
 	kvfree(sf);
+	synfin_mem_account(-(long)sizeof(*sf));
 	return 0;
 }
 
@@ -212,6 +214,7 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		st.tw_untracked = synfin_timewait_untracked();
 		st.hook_missed = synfin_timewait_missed() + synfin_owner_missed() +
 				 synfin_hook_kprobe_missed();
+		st.mem_bytes = atomic_long_read(&synfin_mem_bytes);
 		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 	}
 

@@ -195,6 +195,10 @@ static void __exit synfin_exit(void)
 	synfin_timewait_exit();
 	synfin_owner_exit();
 	synfin_ring_exit();
+	/* Everything allocated was accounted; anything left is a leak. */
+	WARN_ONCE(atomic_long_read(&synfin_mem_bytes),
+		  "synfin: %ld bytes still accounted at unload\n",
+		  atomic_long_read(&synfin_mem_bytes));
 	pr_info("unloaded\n");
 }
 

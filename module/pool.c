@@ -55,7 +55,9 @@ int synfin_pool_grow(struct synfin_pool *p)
 	}
 	p->free += n;
 	p->total += n;
+	p->bytes += sizeof(*c) + (size_t)n * p->node_size;
 	raw_spin_unlock_irqrestore(&p->lock, flags);
+	synfin_mem_account(sizeof(*c) + (size_t)n * p->node_size);
 	return 0;
 }
 
@@ -91,6 +93,8 @@ void synfin_pool_destroy(struct synfin_pool *p)
 	}
 	p->head = NULL;
 	p->free = p->total = 0;
+	synfin_mem_account(-(long)p->bytes);
+	p->bytes = 0;
 }
 
 /* A zeroed node, or NULL when none is free. Any context. */

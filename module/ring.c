@@ -53,6 +53,10 @@ static void synfin_wake_fn(struct irq_work *work)
 
 static struct irq_work synfin_wake_work;
 
+atomic_long_t synfin_mem_bytes = ATOMIC_LONG_INIT(0);
+
+static size_t synfin_ring_bytes;
+
 int synfin_ring_init(unsigned int records_per_cpu)
 {
 	int cpu;
@@ -75,6 +79,10 @@ int synfin_ring_init(unsigned int records_per_cpu)
 			r->slots[i].seq = SYNFIN_SLOT_BUSY;
 		r->head = 0;
 	}
+	synfin_ring_bytes = num_possible_cpus() *
+		(sizeof(struct synfin_cpu_ring) +
+		 array_size(records_per_cpu, sizeof(struct synfin_slot)));
+	synfin_mem_account(synfin_ring_bytes);
 	init_irq_work(&synfin_wake_work, synfin_wake_fn);
 	return 0;
 
@@ -95,6 +103,8 @@ void synfin_ring_exit(void)
 		vfree(per_cpu_ptr(synfin_rings, cpu)->slots);
 	free_percpu(synfin_rings);
 	synfin_rings = NULL;
+	synfin_mem_account(-(long)synfin_ring_bytes);
+	synfin_ring_bytes = 0;
 }
 
 /* Append @ev, stamping its CPU and (unless set) its time. Any context but NMI. */
@@ -161,6 +171,9 @@ int synfin_cursor_init(struct synfin_cursor *c)
 		synfin_cursor_destroy(c);
 		return -ENOMEM;
 	}
+	c->bytes = nr_cpu_ids * (sizeof(*c->pos) + sizeof(*c->peek)) +
+		   BITS_TO_LONGS(nr_cpu_ids) * sizeof(long);
+	synfin_mem_account(c->bytes);
 	/* Like a fresh `tail -f`: start at what comes next. */
 	for_each_possible_cpu(cpu)
 		c->pos[cpu] = smp_load_acquire(&per_cpu_ptr(synfin_rings, cpu)->head);
@@ -175,6 +188,8 @@ void synfin_cursor_destroy(struct synfin_cursor *c)
 	c->pos = NULL;
 	c->peek = NULL;
 	c->peeked = NULL;
+	synfin_mem_account(-(long)c->bytes);
+	c->bytes = 0;
 }
 
 void synfin_cursor_rewind(struct synfin_cursor *c)

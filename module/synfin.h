@@ -29,6 +29,18 @@ void synfin_ring_write(const struct synfin_event *ev);
  * A reader's position: one cursor per CPU ring, plus the record peeked at
  * from each ring, so records can be merged in timestamp order.
  */
+/*
+ * Bytes the module holds (sizes asked for): rings, node pools, open files.
+ * Records never allocate; this moves only at load, open, close and when a
+ * pool grows (process context), so stats can show memory stays put.
+ */
+extern atomic_long_t synfin_mem_bytes;
+
+static inline void synfin_mem_account(long bytes)
+{
+	atomic_long_add(bytes, &synfin_mem_bytes);
+}
+
 struct synfin_cursor {
 	u64 *pos;			/* [nr_cpu_ids] next sequence to read */
 	struct synfin_event *peek;	/* [nr_cpu_ids] */
@@ -36,6 +48,7 @@ struct synfin_cursor {
 	u64 lost_pending;		/* lost, not yet reported in-stream */
 	u64 lost;			/* total lost by this reader */
 	u64 delivered;			/* total records handed out */
+	size_t bytes;			/* allocated for pos, peek, peeked */
 };
 
 int synfin_cursor_init(struct synfin_cursor *c);
@@ -57,6 +70,7 @@ struct synfin_pool {
 	struct synfin_pool_chunk *chunks;
 	unsigned int free, total, max, low, chunk;
 	size_t node_size;
+	size_t bytes;			/* allocated for chunks */
 	u64 misses;
 	struct work_struct refill;
 };

@@ -180,6 +180,8 @@ static void write_module(FILE *f, const struct snapshot *s)
 	      "Socket owners not cached: no node free.", st->owner_dropped);
 	plain(f, "synfin_hook_missed_total", "counter",
 	      "Probe hits the kernel skipped (kprobe nmissed).", st->hook_missed);
+	plain(f, "synfin_memory_bytes", "gauge",
+	      "Memory the module holds: rings, node pools, open files.", st->mem_bytes);
 	plain(f, "synfin_readers", "gauge",
 	      "Open files of /dev/synfin, this scrape's included.", st->readers);
 	plain(f, "synfin_ring_size", "gauge", "Ring records per CPU.", st->ring_size);

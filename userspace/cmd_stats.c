@@ -83,9 +83,10 @@ static void print_json(const struct synfin_stats *s, const struct synfin_transit
 	for (unsigned int r = 0; r < SYNFIN_TW_REASONS; r++)
 		printf("%s\"%s\": %llu", r ? ", " : "", tw_reason_name(r),
 		       (unsigned long long)t->tw_exit[r]);
-	printf("}, \"tw_untracked\": %llu, \"owner_dropped\": %llu, \"hook_missed\": %llu}\n",
+	printf("}, \"tw_untracked\": %llu, \"owner_dropped\": %llu, \"hook_missed\": %llu, "
+	       "\"mem_bytes\": %llu}\n",
 	       (unsigned long long)s->tw_untracked, (unsigned long long)s->owner_dropped,
-	       (unsigned long long)s->hook_missed);
+	       (unsigned long long)s->hook_missed, (unsigned long long)s->mem_bytes);
 }
 
 static void print_table(const struct synfin_stats *s, const struct synfin_transitions *t,
@@ -116,6 +117,8 @@ static void print_table(const struct synfin_stats *s, const struct synfin_transi
 	       (unsigned long long)s->tw_untracked, (unsigned long long)s->owner_dropped);
 	printf("missed:      %llu probe hits the kernel skipped (kprobe nmissed)\n",
 	       (unsigned long long)s->hook_missed);
+	printf("memory:      %llu bytes held (rings, node pools, open files)\n",
+	       (unsigned long long)s->mem_bytes);
 
 	printf("\nevents by transition:\n");
 	if (!n)

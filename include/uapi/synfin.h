@@ -140,7 +140,7 @@ struct synfin_stats {
 	__u64 tw_untracked;	/* timewait socks not counted: no node free */
 	__u64 owner_dropped;	/* owners not cached: no node free */
 	__u64 hook_missed;	/* probe hits the kernel skipped (kprobe nmissed) */
-	__u64 __reserved[1];
+	__u64 mem_bytes;	/* memory held now: rings, node pools, open files */
 };
 
 /* TIME_WAIT counts of one network namespace. */

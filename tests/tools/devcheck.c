@@ -8,7 +8,7 @@
  *   devcheck stats                    print module statistics (key=value)
  *   devcheck wait-readers N [SECS]    wait until N files have the device open
  *   devcheck block-read               block in read(); report how it returned
- *   devcheck count [SECS]             read until SIGTERM (or SECS), print counts
+ *   devcheck count [SECS]             read until SIGTERM (or SECS), drain, print counts
  *   devcheck hold block|poll|nonblock|idle   keep the device open until SIGTERM:
  *                                     blocked in read(), in poll(), reading
  *                                     non-blocking in a loop, or never reading
@@ -222,14 +222,14 @@ int main(int argc, char **argv)
 		}
 		printf("seen=%llu recorded=%llu filtered=%llu delivered=%llu lost=%llu "
 		       "overrun=%llu readers=%u ring_size=%u nr_cpus=%u hook=%u "
-		       "tw_untracked=%llu owner_dropped=%llu hook_missed=%llu\n",
+		       "tw_untracked=%llu owner_dropped=%llu hook_missed=%llu mem_bytes=%llu\n",
 		       (unsigned long long)st.seen, (unsigned long long)st.recorded,
 		       (unsigned long long)st.filtered, (unsigned long long)st.delivered,
 		       (unsigned long long)st.lost_total,
 		       (unsigned long long)st.lost[SYNFIN_LOST_OVERRUN], st.readers - 1,
 		       st.ring_size, st.nr_cpus, st.hook,
 		       (unsigned long long)st.tw_untracked, (unsigned long long)st.owner_dropped,
-		       (unsigned long long)st.hook_missed);
+		       (unsigned long long)st.hook_missed, (unsigned long long)st.mem_bytes);
 		return 0;
 	}
 	if (!strcmp(cmd, "wait-readers")) {
@@ -267,13 +267,23 @@ int main(int argc, char **argv)
 		if (secs)
 			alarm(secs), sigaction(SIGALRM, &sa, NULL);
 		fd = open_dev(0);
-		while (!stop && (r = read(fd, ev, sizeof(ev))) > 0) {
+		for (;;) {
+			r = read(fd, ev, sizeof(ev));
+			if (r < 0 && errno == EINTR && stop) {
+				/* Told to stop: drain what is queued, then report. */
+				fcntl(fd, F_SETFL, O_NONBLOCK);
+				continue;
+			}
+			if (r <= 0)
+				break;	/* EAGAIN once drained */
 			for (int i = 0; i < r / SYNFIN_EVENT_SIZE; i++) {
 				if (ev[i].kind == SYNFIN_EV_LOST)
 					lost += ev[i].lost;
 				else
 					records++;
 			}
+			if (stop)
+				fcntl(fd, F_SETFL, O_NONBLOCK);
 		}
 		printf("records=%llu lost=%llu\n", records, lost);
 		return 0;
