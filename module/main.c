@@ -85,6 +85,30 @@ module_param_cb(hook, &synfin_hook_ops, NULL, 0444);
 MODULE_PARM_DESC(hook,
 		 "How to see state changes: auto (the tracepoint when present), tracepoint (sock:inet_sock_set_state) or kprobe (inet_sk_state_store + inet_sk_set_state); default auto. Reads back the mode in use.");
 
+static int synfin_param_set_wake_delay(const char *val,
+				       const struct kernel_param *kp)
+{
+	unsigned int us;
+
+	if (kstrtouint(val, 0, &us) || us > SYNFIN_WAKE_DELAY_MAX) {
+		pr_err("wake_delay_us=%s invalid: need 0 to %u\n", val,
+		       SYNFIN_WAKE_DELAY_MAX);
+		return -EINVAL;
+	}
+	WRITE_ONCE(synfin_wake_delay_us, us);
+	return 0;
+}
+
+static const struct kernel_param_ops synfin_wake_delay_ops = {
+	.set = synfin_param_set_wake_delay,
+	.get = param_get_uint,
+};
+
+/* Writable at run time: a single word, read once per wake-up. */
+module_param_cb(wake_delay_us, &synfin_wake_delay_ops, &synfin_wake_delay_us, 0644);
+MODULE_PARM_DESC(wake_delay_us,
+		 "Wake blocked readers at most this often, in microseconds, 0 to 1000000 (0: at every first record; default 1000). Writable at run time.");
+
 static int synfin_param_set_track(const char *val, const struct kernel_param *kp)
 {
 	unsigned int n;

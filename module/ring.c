@@ -13,10 +13,14 @@
  * sequence numbers and reported in-stream.
  *
  * Wake-ups are batched: a reader that runs dry arms one flag; the first
- * producer to see it queues one irq_work that wakes every waiter. No reader
+ * producer to see it queues one irq_work, which starts a timer that wakes
+ * every waiter wake_delay_us later (at once if 0). Records that come in the
+ * meantime find the flag down and cost nothing more, so a busy host wakes
+ * its readers at most once per delay instead of once per record. No reader
  * waiting, or a reader still busy draining, costs producers one read of a
  * rarely written flag.
  */
+#include <linux/hrtimer.h>
 #include <linux/irq_work.h>
 #include <linux/ktime.h>
 #include <linux/percpu.h>
@@ -46,9 +50,27 @@ static DECLARE_WAIT_QUEUE_HEAD(synfin_waitq);
 static atomic64_t synfin_delivered;
 static atomic64_t synfin_lost_overrun;
 
+unsigned int synfin_wake_delay_us = SYNFIN_WAKE_DELAY_DEFAULT;
+static struct hrtimer synfin_wake_timer;
+
 static void synfin_wake_fn(struct irq_work *work)
 {
+	unsigned int us = READ_ONCE(synfin_wake_delay_us);
+
+	if (!us) {
+		wake_up_interruptible_all(&synfin_waitq);
+		return;
+	}
+	/* Two CPUs may both get here: a second start only moves the expiry. */
+	if (!hrtimer_is_queued(&synfin_wake_timer))
+		hrtimer_start(&synfin_wake_timer, us * NSEC_PER_USEC,
+			      HRTIMER_MODE_REL);
+}
+
+static enum hrtimer_restart synfin_wake_timer_fn(struct hrtimer *timer)
+{
 	wake_up_interruptible_all(&synfin_waitq);
+	return HRTIMER_NORESTART;
 }
 
 static struct irq_work synfin_wake_work;
@@ -84,6 +106,8 @@ int synfin_ring_init(unsigned int records_per_cpu)
 		 array_size(records_per_cpu, sizeof(struct synfin_slot)));
 	synfin_mem_account(synfin_ring_bytes);
 	init_irq_work(&synfin_wake_work, synfin_wake_fn);
+	hrtimer_init(&synfin_wake_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	synfin_wake_timer.function = synfin_wake_timer_fn;
 	return 0;
 
 free_slots:
@@ -99,6 +123,7 @@ void synfin_ring_exit(void)
 	if (!synfin_rings)
 		return;
 	irq_work_sync(&synfin_wake_work);
+	hrtimer_cancel(&synfin_wake_timer);
 	for_each_possible_cpu(cpu)
 		vfree(per_cpu_ptr(synfin_rings, cpu)->slots);
 	free_percpu(synfin_rings);
@@ -107,16 +132,18 @@ void synfin_ring_exit(void)
 	synfin_ring_bytes = 0;
 }
 
-/* Append @ev, stamping its CPU and (unless set) its time. Any context but NMI. */
+/*
+ * Append @ev, stamping its CPU and (unless set) its time. Any context but
+ * NMI, with interrupts off: a hardirq or nested softirq on this CPU cannot
+ * interleave with the slot being written.
+ */
 void synfin_ring_write(const struct synfin_event *ev)
 {
 	struct synfin_cpu_ring *r;
 	struct synfin_slot *slot;
-	unsigned long flags;
 	u64 seq;
 
-	/* irqs off: a hardirq or nested softirq on this CPU cannot interleave */
-	local_irq_save(flags);
+	lockdep_assert_irqs_disabled();
 	r = this_cpu_ptr(synfin_rings);
 	seq = r->head;
 	slot = &r->slots[seq & synfin_ring_mask];
@@ -135,7 +162,6 @@ void synfin_ring_write(const struct synfin_event *ev)
 	smp_wmb();
 	WRITE_ONCE(slot->seq, seq);
 	smp_store_release(&r->head, seq + 1);
-	local_irq_restore(flags);
 
 	/* Pairs with the barrier in synfin_ring_arm_wakeup(). */
 	smp_mb();

@@ -21,9 +21,12 @@ struct pt_regs;
 struct synfin_pool_chunk;
 
 /* ring.c: per-CPU rings, written by producers in any context */
+#define SYNFIN_WAKE_DELAY_DEFAULT	1000	/* µs */
+#define SYNFIN_WAKE_DELAY_MAX		1000000
+extern unsigned int synfin_wake_delay_us;
 int synfin_ring_init(unsigned int records_per_cpu);
 void synfin_ring_exit(void);
-void synfin_ring_write(const struct synfin_event *ev);
+void synfin_ring_write(const struct synfin_event *ev);	/* irqs off */
 
 /*
  * A reader's position: one cursor per CPU ring, plus the record peeked at
@@ -84,7 +87,7 @@ void synfin_pool_put(struct synfin_pool *p, void *node);
 
 /* record.c: struct sock -> struct synfin_event */
 void synfin_record_state(const struct sock *sk, int oldstate, int newstate);
-void synfin_record_commit(const struct synfin_event *ev);
+void synfin_record_commit(const struct synfin_event *ev);	/* irqs off */
 void synfin_record_transitions(struct synfin_transitions *t);
 void synfin_record_note_handoff(const struct sock *sk);
 void synfin_record_stats(struct synfin_stats *st);
