@@ -118,14 +118,19 @@ void synfin_hook_tracepoint_unregister(void);
 int synfin_hook_kprobe_register(void);
 void synfin_hook_kprobe_unregister(void);
 u64 synfin_hook_kprobe_missed(void);
+int synfin_kprobe_register(struct kprobe *kp);
+int synfin_kprobes_register(struct kprobe **kps, int num);
 
 /*
- * Every synfin kprobe has this empty post handler: a kprobe with one is
- * never optimized into a jump, so its pre handler runs from the int3 trap
- * with interrupts off. An optimized probe's handler runs with interrupts
- * on; a softirq arriving then (a FIN making a timewait sock) would hit our
- * other probes while the core counts a probe as running, and the kernel
- * would skip them (nmissed): a timewait sock never counted.
+ * The kprobe core runs one probe at a time per CPU: a probe hit while
+ * another one's handler runs is skipped (nmissed). A handler that runs
+ * with interrupts on lets a softirq in (on irq exit) whose TCP work hits
+ * our other probes: a timewait sock never counted, a transition lost. Two
+ * kinds of probe run handlers with interrupts on: one on a function's
+ * ftrace call site (offset 0 on Debian's kernels, KPROBES_ON_FTRACE) and
+ * an optimized (jump) one. So synfin_kprobe_register() moves each probe
+ * past the ftrace call site, where it is an int3 trap, and every synfin
+ * kprobe has this empty post handler, which keeps it from being optimized.
  */
 static inline void synfin_kp_unoptimized(struct kprobe *p, struct pt_regs *regs,
 					 unsigned long flags)
