@@ -144,7 +144,7 @@ static void synfin_fill_current(struct synfin_event *ev)
 static void synfin_fill_owner(struct synfin_event *ev, int oldstate,
 			      int newstate)
 {
-	bool acts = in_task();
+	bool acts = synfin_in_task();
 
 	if (!acts)
 		ev->flags |= SYNFIN_F_SOFTIRQ;
@@ -193,7 +193,7 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 	if (listener)
 		synfin_owner_inherit(ev->cookie, listener);
 	synfin_owner_get(ev->cookie, ev);
-	if (!in_task())
+	if (!synfin_in_task())
 		ev->flags |= SYNFIN_F_SOFTIRQ;
 	cs->clone_ev = *ev;
 	cs->clone_sk = sk;

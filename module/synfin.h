@@ -10,7 +10,9 @@
 #define _SYNFIN_H
 
 #include <linux/types.h>
+#include <linux/kprobes.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <uapi/synfin.h>
@@ -132,6 +134,21 @@ int synfin_kprobes_register(struct kprobe **kps, int num);
  * past the ftrace call site, where it is an int3 trap, and every synfin
  * kprobe has this empty post handler, which keeps it from being optimized.
  */
+/*
+ * in_task() of the code a probe interrupted. The kernel enters an int3
+ * trap like an NMI (NMI and hardirq counts raised, see above), so in a
+ * kprobe handler in_task() is always false; take that level off. The
+ * tracepoint probe and ftrace-based kprobes run in the caller's context.
+ */
+static inline bool synfin_in_task(void)
+{
+	unsigned long irq = preempt_count() & (NMI_MASK | HARDIRQ_MASK);
+
+	if (in_nmi())
+		irq -= NMI_OFFSET + HARDIRQ_OFFSET;
+	return !irq && !in_serving_softirq();
+}
+
 static inline void synfin_kp_unoptimized(struct kprobe *p, struct pt_regs *regs,
 					 unsigned long flags)
 {

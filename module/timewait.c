@@ -476,7 +476,7 @@ static void synfin_tw_event_init(struct synfin_event *ev, u8 kind,
 	memset(ev, 0, sizeof(*ev));
 	ev->abi = SYNFIN_ABI_VERSION;
 	ev->kind = kind;
-	if (!in_task())
+	if (!synfin_in_task())
 		ev->flags |= SYNFIN_F_SOFTIRQ;
 	synfin_tw_tuple(ev, tw);
 }
