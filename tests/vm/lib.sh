@@ -75,6 +75,22 @@ print(sum(r["count"] for r in rows if r["port"] == int(sys.argv[2])))' "$1" "$2"
 }
 
 sockstat_tw() { sed -n 's/^TCP: .* tw \([0-9]*\).*/\1/p' /proc/net/sockstat; }
+
+# synfin's total == sockstat tw, with sockstat read just before and just
+# after: while socks expire (a slow debug kernel, 3 s FIN_WAIT2 timers)
+# synfin's count must lie between the two; when nothing moved, equal them.
+expect_total_sockstat() { # WHAT
+	local before total after
+	before=$(sockstat_tw); total=$(tw_json total); after=$(sockstat_tw)
+	if [ "$before" = "$after" ]; then
+		expect_eq "$1" "$total" "$before"
+	elif [ "$total" -le "$before" ] && [ "$total" -ge "$after" ]; then
+		note "$1: $total, between sockstat's $before before and $after after (expiring)"
+	else
+		echo "  $1: got '$total', sockstat $before before and $after after"
+		return 1
+	fi
+}
 ss_count() { ss -Htan "$@" | wc -l; }
 
 # After `ip netns del`: its timewait socks are purged later, by a worker.

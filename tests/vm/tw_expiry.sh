@@ -17,7 +17,7 @@ $T/tcpconn connect -p 7302 -n 10 -q || fail "client 7302"
 wait $s1
 settle 1
 note "after connecting: $($SYNFIN tw | head -1)"
-expect_eq "total == sockstat tw" "$(tw_json total)" "$(sockstat_tw)" || ok=1
+expect_total_sockstat "total == sockstat tw" || ok=1
 # Wait for all of them to expire (60 s + timer slack).
 start=$SECONDS
 for i in $(seq 1 90); do
