@@ -120,25 +120,28 @@ void synfin_hook_tracepoint_unregister(void);
 int synfin_hook_kprobe_register(void);
 void synfin_hook_kprobe_unregister(void);
 u64 synfin_hook_kprobe_missed(void);
-int synfin_kprobe_register(struct kprobe *kp);
-int synfin_kprobes_register(struct kprobe **kps, int num);
 
 /*
  * The kprobe core runs one probe at a time per CPU: a probe hit while
- * another one's handler runs is skipped (nmissed). A handler that runs
- * with interrupts on lets a softirq in (on irq exit) whose TCP work hits
- * our other probes: a timewait sock never counted, a transition lost. Two
- * kinds of probe run handlers with interrupts on: one on a function's
- * ftrace call site (offset 0 on Debian's kernels, KPROBES_ON_FTRACE) and
- * an optimized (jump) one. So synfin_kprobe_register() moves each probe
- * past the ftrace call site, where it is an int3 trap, and every synfin
- * kprobe has this empty post handler, which keeps it from being optimized.
+ * another one's handler runs is skipped (nmissed, summed in hook_missed).
+ * A handler that runs with interrupts on lets a softirq in (on irq exit)
+ * whose TCP work may hit our other probes. On a kernel without
+ * KPROBES_ON_FTRACE a probe is an int3 trap, handled with interrupts off,
+ * unless the kernel optimizes it into a jump; this empty post handler
+ * keeps every synfin kprobe from being optimized.
+ *
+ * On Debian's kernels (KPROBES_ON_FTRACE) an entry probe sits on the
+ * ftrace call site and runs in the probed code's context. Moving it one
+ * instruction on makes it an int3 trap, so no softirq could nest, but the
+ * kernel enters int3 like an NMI and lockdep (debug kernel) rightly reports
+ * the owner and timewait locks taken there and in process context
+ * ({IN-NMI} usage): tried and reverted. Skipped hits are counted instead.
  */
 /*
  * in_task() of the code a probe interrupted. The kernel enters an int3
- * trap like an NMI (NMI and hardirq counts raised, see above), so in a
- * kprobe handler in_task() is always false; take that level off. The
- * tracepoint probe and ftrace-based kprobes run in the caller's context.
+ * trap like an NMI (NMI and hardirq counts raised), so in an int3 kprobe
+ * handler in_task() is always false; take that level off. The tracepoint
+ * probe and ftrace-based kprobes (Debian's) run in the caller's context.
  */
 static inline bool synfin_in_task(void)
 {

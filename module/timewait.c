@@ -955,7 +955,7 @@ int synfin_timewait_init(unsigned int max)
 		goto free_pool;
 	for (i = 0; i < ARRAY_SIZE(synfin_tw_kprobes); i++)
 		synfin_tw_kprobe_ptrs[i] = &synfin_tw_kprobes[i];
-	err = synfin_kprobes_register(synfin_tw_kprobe_ptrs, ARRAY_SIZE(synfin_tw_kprobe_ptrs));
+	err = register_kprobes(synfin_tw_kprobe_ptrs, ARRAY_SIZE(synfin_tw_kprobe_ptrs));
 	if (err) {
 		pr_err("cannot kprobe the timewait paths: %d\n", err);
 		goto unregister_net;
@@ -963,14 +963,14 @@ int synfin_timewait_init(unsigned int max)
 	/* Armed last: an entry must never be seen without its exit hook. */
 	synfin_tw_enter_kprobe.symbol_name = SYNFIN_TW_HASHDANCE_SCHEDULE;
 	synfin_tw_enter_with_timeo = true;
-	err = synfin_kprobe_register(&synfin_tw_enter_kprobe);
+	err = register_kprobe(&synfin_tw_enter_kprobe);
 	if (err == -ENOENT || err == -EINVAL) {
 		memset(&synfin_tw_enter_kprobe, 0, sizeof(synfin_tw_enter_kprobe));
 		synfin_tw_enter_kprobe.pre_handler = synfin_kp_hashdance;
 		synfin_tw_enter_kprobe.post_handler = synfin_kp_unoptimized;
 		synfin_tw_enter_kprobe.symbol_name = SYNFIN_TW_HASHDANCE;
 		synfin_tw_enter_with_timeo = false;
-		err = synfin_kprobe_register(&synfin_tw_enter_kprobe);
+		err = register_kprobe(&synfin_tw_enter_kprobe);
 	}
 	if (err) {
 		pr_err("cannot kprobe %s or %s (timewait entry): %d\n",
