@@ -29,12 +29,12 @@ expect_eq "twb fin_wait2" "$($B bash -c '. tests/vm/lib.sh; tw_json fin_wait2')"
 
 for ns in twa twb; do
 	N="ip netns exec $ns"
-	total=$($N bash -c '. tests/vm/lib.sh; tw_json total')
-	tw=$($N bash -c '. tests/vm/lib.sh; tw_json time_wait')
-	fw2=$($N bash -c '. tests/vm/lib.sh; tw_json fin_wait2')
-	expect_eq "$ns: synfin total == sockstat tw" "$total" "$($N bash -c '. tests/vm/lib.sh; sockstat_tw')" || ok=1
-	expect_eq "$ns: synfin time_wait == ss state time-wait" "$tw" "$($N ss -Htan state time-wait | wc -l)" || ok=1
-	expect_eq "$ns: synfin fin_wait2 == ss state fin-wait-2" "$fw2" "$($N ss -Htan state fin-wait-2 | wc -l)" || ok=1
+	# Each count right before its oracle (arguments run left to right).
+	$N bash -c ". tests/vm/lib.sh; expect_total_sockstat '$ns: synfin total == sockstat tw'" || ok=1
+	expect_eq "$ns: synfin time_wait == ss state time-wait" "$($N bash -c '. tests/vm/lib.sh; tw_json time_wait')" \
+		"$($N ss -Htan state time-wait | wc -l)" || ok=1
+	expect_eq "$ns: synfin fin_wait2 == ss state fin-wait-2" "$($N bash -c '. tests/vm/lib.sh; tw_json fin_wait2')" \
+		"$($N ss -Htan state fin-wait-2 | wc -l)" || ok=1
 	cat <($N cat /proc/net/synfin_tw) | head -4 | sed "s/^/  $ns \/proc\/net\/synfin_tw: /"
 done
 for p in 7002 7003; do
