@@ -76,20 +76,24 @@ print(sum(r["count"] for r in rows if r["port"] == int(sys.argv[2])))' "$1" "$2"
 
 sockstat_tw() { sed -n 's/^TCP: .* tw \([0-9]*\).*/\1/p' /proc/net/sockstat; }
 
-# synfin's total == sockstat tw, with sockstat read just before and just
+# A synfin count against its oracle, the oracle read just before and just
 # after: while socks expire (a slow debug kernel, 3 s FIN_WAIT2 timers)
-# synfin's count must lie between the two; when nothing moved, equal them.
-expect_total_sockstat() { # WHAT
-	local before total after
-	before=$(sockstat_tw); total=$(tw_json total); after=$(sockstat_tw)
+# synfin's count must lie between the two; when nothing moved, equal it.
+expect_between() { # WHAT SYNFIN-COMMAND ORACLE-COMMAND
+	local before got after
+	before=$(eval "$3"); got=$(eval "$2"); after=$(eval "$3")
 	if [ "$before" = "$after" ]; then
-		expect_eq "$1" "$total" "$before"
-	elif [ "$total" -le "$before" ] && [ "$total" -ge "$after" ]; then
-		note "$1: $total, between sockstat's $before before and $after after (expiring)"
+		expect_eq "$1" "$got" "$before"
+	elif [ "$got" -le "$before" ] && [ "$got" -ge "$after" ]; then
+		note "$1: $got, between $before before and $after after (expiring)"
 	else
-		echo "  $1: got '$total', sockstat $before before and $after after"
+		echo "  $1: got '$got', oracle $before before and $after after"
 		return 1
 	fi
+}
+
+expect_total_sockstat() { # WHAT
+	expect_between "$1" "tw_json total" sockstat_tw
 }
 ss_count() { ss -Htan "$@" | wc -l; }
 
