@@ -11,6 +11,13 @@
 
 static struct tracepoint *synfin_tp;
 
+/*
+ * Tracepoint probes used to run with preemption off; upstream is moving
+ * them under SRCU-fast, where they may be preempted and migrate. Nothing
+ * here relies on the caller: synfin_record_state() touches per-CPU state
+ * only through this_cpu_*() operations or with interrupts off, and takes
+ * its CPU (this_cpu_ptr, the ring) inside that section.
+ */
 static void synfin_tp_probe(void *data, const struct sock *sk,
 			    const int oldstate, const int newstate)
 {

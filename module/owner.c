@@ -7,6 +7,7 @@
  */
 #include <linux/hash.h>
 #include <linux/kprobes.h>
+#include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <net/sock.h>
@@ -149,10 +150,33 @@ static struct kretprobe synfin_accept_probe = {
 	.maxactive	= 64,
 };
 
-/* Accepts not seen: no free instance, or nested in another probe. */
+/*
+ * A passive open's child is cloned from its listener: note which, so the
+ * child's first event (LISTEN->SYN_RECV, fired inside this call) inherits
+ * the listener's owner. The child itself no longer says: from 7.x its
+ * cookie field holds the request sock's cookie by the time that event
+ * fires (record.c).
+ */
+static int synfin_clone_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	synfin_record_note_clone((const struct sock *)regs_get_kernel_argument(regs, 0));
+	return 0;
+}
+
+static struct kprobe synfin_clone_probe = {
+	.symbol_name	= "inet_csk_clone_lock",
+	.pre_handler	= synfin_clone_pre,
+	.post_handler	= synfin_kp_unoptimized,
+};
+
+/*
+ * Accepts and clones not seen: no free instance, or nested in another
+ * probe.
+ */
 u64 synfin_owner_missed(void)
 {
-	return (u64)synfin_accept_probe.nmissed + synfin_accept_probe.kp.nmissed;
+	return (u64)synfin_accept_probe.nmissed + synfin_accept_probe.kp.nmissed +
+	       synfin_clone_probe.nmissed;
 }
 
 int synfin_owner_init(unsigned int max)
@@ -169,8 +193,19 @@ int synfin_owner_init(unsigned int max)
 	err = register_kretprobe(&synfin_accept_probe);
 	if (err) {
 		pr_err("cannot probe inet_csk_accept (owner of accepted sockets): %d\n", err);
-		synfin_pool_destroy(&synfin_owner_pool);
+		goto destroy_pool;
 	}
+	err = register_kprobe(&synfin_clone_probe);
+	if (err) {
+		pr_err("cannot probe inet_csk_clone_lock (owner of passive opens): %d\n", err);
+		goto unregister_accept;
+	}
+	return 0;
+
+unregister_accept:
+	unregister_kretprobe(&synfin_accept_probe);
+destroy_pool:
+	synfin_pool_destroy(&synfin_owner_pool);
 	return err;
 }
 
@@ -179,6 +214,7 @@ void synfin_owner_exit(void)
 {
 	unsigned int i;
 
+	unregister_kprobe(&synfin_clone_probe);
 	unregister_kretprobe(&synfin_accept_probe);
 	for (i = 0; i < ARRAY_SIZE(synfin_owner_hash); i++)
 		INIT_HLIST_HEAD(&synfin_owner_hash[i]);

@@ -26,6 +26,15 @@ struct synfin_cpu_state {
 	const struct sock *clone_sk;
 	struct synfin_event clone_ev;
 	u64 clone_ns;			/* when the held transition happened */
+	/*
+	 * The listener inet_csk_clone_lock() is cloning on this CPU, noted
+	 * at its entry (owner.c) and taken by the clone's event. The net is
+	 * compared, never dereferenced.
+	 */
+	u64 listener_cookie;
+	const struct net *listener_net;
+	u16 listener_port;
+	u16 listener_family;
 	/* The socket a timewait sock just took over on this CPU. */
 	const struct sock *handoff_sk;
 };
@@ -170,23 +179,72 @@ static void synfin_flush_clone(struct synfin_cpu_state *cs)
 {
 	if (!cs->clone_sk)
 		return;
-	cs->clone_ev.flags |= SYNFIN_F_LISTENER_TUPLE;
+	/* Before 7.x the clone event has the listener's tuple (dport 0). */
+	if (!cs->clone_ev.dport)
+		cs->clone_ev.flags |= SYNFIN_F_LISTENER_TUPLE;
 	synfin_clone_held(cs);
 	synfin_record_commit(&cs->clone_ev);
 	cs->clone_sk = NULL;
 }
 
 /*
- * LISTEN->SYN_RECV fires inside inet_csk_clone_lock() on the fresh child:
- * its cookie field still holds the listener's copy (right after, the kernel
- * overwrites it with the request sock's, usually 0) and its tuple is the
- * listener's, remote end unset. Keep the event on this CPU with a cookie of
- * its own, and complete it at the child's next event.
+ * inet_csk_clone_lock() is about to clone @listener on this CPU: its
+ * child's LISTEN->SYN_RECV comes next, inside that call.
+ */
+void synfin_record_note_clone(const struct sock *listener)
+{
+	struct synfin_cpu_state *cs;
+	unsigned long flags;
+	u64 cookie;
+
+	if (listener->sk_protocol != IPPROTO_TCP)
+		return;
+	cookie = synfin_sock_cookie(listener);
+	local_irq_save(flags);
+	cs = this_cpu_ptr(&synfin_cpu_state);
+	cs->listener_cookie = cookie;
+	cs->listener_net = sock_net(listener);
+	cs->listener_port = inet_sk(listener)->inet_num;
+	cs->listener_family = listener->sk_family;
+	local_irq_restore(flags);
+}
+
+/*
+ * The cookie of the listener a fresh child was cloned from. The clone
+ * probe's note, if it is about this child: same netns, family and local
+ * port (a process-context clone, in backlog processing, may have been
+ * interrupted by another one or moved CPU). Without a note, the child's
+ * own cookie field: where the event fires right after sk_clone_lock()
+ * (before 7.x) it still holds the listener's copy. From 7.x the kernel
+ * first copies the request sock's cookie in (inet_csk_clone_lock() moved
+ * inet_sk_set_state() after the tuple and cookie are set), and no owner
+ * is cached under a request sock's cookie: the owner stays unknown.
+ */
+static u64 synfin_clone_listener(struct synfin_cpu_state *cs,
+				 const struct sock *sk)
+{
+	u64 cookie = cs->listener_cookie;
+
+	cs->listener_cookie = 0;
+	if (cookie && cs->listener_net == sock_net(sk) &&
+	    cs->listener_family == sk->sk_family &&
+	    cs->listener_port == inet_sk(sk)->inet_num)
+		return cookie;
+	return atomic64_read(&sk->sk_cookie);
+}
+
+/*
+ * LISTEN->SYN_RECV fires inside inet_csk_clone_lock() on the fresh child.
+ * Before 7.x its cookie field still holds the listener's copy (right after,
+ * the kernel overwrites it with the request sock's, usually 0) and its
+ * tuple is the listener's, remote end unset; from 7.x both are already the
+ * child's. Keep the event on this CPU with a cookie of its own, owned by
+ * the listener's owner, and complete it at the child's next event.
  */
 static void synfin_hold_clone(struct synfin_cpu_state *cs,
 			      const struct sock *sk, struct synfin_event *ev)
 {
-	u64 listener = atomic64_read(&sk->sk_cookie);
+	u64 listener = synfin_clone_listener(cs, sk);
 
 	synfin_flush_clone(cs);
 	ev->cookie = synfin_new_cookie();
@@ -209,6 +267,14 @@ static void synfin_complete_clone(struct synfin_cpu_state *cs,
 	 * in a different place by readers that read before and after it.
 	 */
 	synfin_fill_tuple(&cs->clone_ev, sk);
+	/*
+	 * The child kept a cookie of its own (its request sock had one, from
+	 * ss or BPF): its owner goes under that one.
+	 */
+	if (cookie != cs->clone_ev.cookie) {
+		synfin_owner_inherit(cookie, cs->clone_ev.cookie);
+		synfin_owner_forget(cs->clone_ev.cookie);
+	}
 	cs->clone_ev.cookie = cookie;
 	synfin_clone_held(cs);
 	synfin_record_commit(&cs->clone_ev);
@@ -222,6 +288,11 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 	unsigned long flags;
 	u64 cookie;
 
+	/*
+	 * Any context: the tracepoint may call this preemptible (SRCU-fast
+	 * tracepoints). this_cpu_inc() is safe there; everything else per-CPU
+	 * waits for local_irq_save() below.
+	 */
 	this_cpu_inc(synfin_cpu_state.seen);
 	/* SCTP, DCCP and MPTCP fire the same tracepoint. */
 	if (sk->sk_protocol != IPPROTO_TCP ||

@@ -106,8 +106,8 @@ int synfin_ring_init(unsigned int records_per_cpu)
 		 array_size(records_per_cpu, sizeof(struct synfin_slot)));
 	synfin_mem_account(synfin_ring_bytes);
 	init_irq_work(&synfin_wake_work, synfin_wake_fn);
-	hrtimer_init(&synfin_wake_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	synfin_wake_timer.function = synfin_wake_timer_fn;
+	synfin_hrtimer_setup(&synfin_wake_timer, synfin_wake_timer_fn,
+			     CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	return 0;
 
 free_slots:

@@ -92,6 +92,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate);
 void synfin_record_commit(const struct synfin_event *ev);	/* irqs off */
 void synfin_record_transitions(struct synfin_transitions *t);
 void synfin_record_note_handoff(const struct sock *sk);
+void synfin_record_note_clone(const struct sock *listener);
 void synfin_record_stats(struct synfin_stats *st);
 u64 synfin_sock_cookie(const struct sock *sk);
 

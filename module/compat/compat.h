@@ -52,4 +52,33 @@ static inline u32 synfin_tw_timeout_from_timer(const struct inet_timewait_sock *
 	return jiffies_to_msecs(expires - jiffies);
 }
 
+/*
+ * hrtimer_setup() (6.13) sets the callback with the clock and mode;
+ * hrtimer_init() is gone in 7.x.
+ */
+#include <linux/hrtimer.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define synfin_hrtimer_setup(timer, fn, clock, mode)	hrtimer_setup(timer, fn, clock, mode)
+#else
+static inline void synfin_hrtimer_setup(struct hrtimer *timer,
+					enum hrtimer_restart (*fn)(struct hrtimer *),
+					clockid_t clock, enum hrtimer_mode mode)
+{
+	hrtimer_init(timer, clock, mode);
+	timer->function = fn;
+}
+#endif
+
+/*
+ * A TCP state change through the kernel's own path, for the test-only
+ * producer driver (tests/kmod). tcp_set_state() is not exported from 7.2;
+ * inet_sk_set_state() is, and fires the same tracepoint (both hook modes
+ * see it), only without tcp_set_state()'s MIB and hash bookkeeping.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0)
+#define synfin_compat_set_state(sk, state)	inet_sk_set_state(sk, state)
+#else
+#define synfin_compat_set_state(sk, state)	tcp_set_state(sk, state)
+#endif
+
 #endif /* _SYNFIN_COMPAT_H */

@@ -5,7 +5,8 @@
  *
  * Writing N to /sys/module/synfin_bench/parameters/run moves one unconnected
  * kernel TCP socket between FIN_WAIT1 and FIN_WAIT2 N times through
- * tcp_set_state(), the kernel's own path: the sock:inet_sock_set_state
+ * tcp_set_state() (inet_sk_set_state() from 7.2, where tcp_set_state() is
+ * no longer exported), the kernel's own path: the sock:inet_sock_set_state
  * tracepoint fires each time, with whatever is attached to it (synfin's
  * probe or its tcp_set_state kprobe, the ftrace event, a BPF program), so
  * every tracer is timed the same way in the same boot. Nothing attached is
@@ -49,7 +50,8 @@ static int synfin_bench_fire(u32 n, u64 *total_ns)
 		local_bh_disable();
 		start = ktime_get_ns();
 		for (i = 0; i < batch; i++)
-			tcp_set_state(sk, ((done + i) & 1) ? TCP_FIN_WAIT2 : TCP_FIN_WAIT1);
+			synfin_compat_set_state(sk, ((done + i) & 1) ?
+						TCP_FIN_WAIT2 : TCP_FIN_WAIT1);
 		*total_ns += ktime_get_ns() - start;
 		local_bh_enable();
 		done += batch;
@@ -60,7 +62,7 @@ static int synfin_bench_fire(u32 n, u64 *total_ns)
 		cond_resched();
 	}
 	/* Unbound and unhashed: CLOSE only records the transition. */
-	tcp_set_state(sk, TCP_CLOSE);
+	synfin_compat_set_state(sk, TCP_CLOSE);
 	release_sock(sk);
 	sock_release(sock);
 	return err;
