@@ -27,7 +27,7 @@ tools:
 	$(MAKE) -C tests/tools
 
 # Kernels besides 6.1 that CI smoke-tests (load, tail, count, unload).
-SMOKE_KERNELS ?= 5.10 6.12 6.12-rt
+SMOKE_KERNELS ?= 5.10 6.12 6.12-rt trixie 7.3
 
 # The host part needs no kernel; the VM part boots Debian's kernel in QEMU:
 # the full suite on 6.1 in both hook modes, then the smoke test on the rest.
@@ -40,7 +40,8 @@ check-host: viewer tools
 check-vm: viewer tools
 	tests/run --vm-only
 
-# The full VM suite on 5.10, 6.1, 6.12, 6.12-rt x tracepoint, kprobe (~1 h).
+# The full VM suite on 6.1, 5.10, 6.12, 6.12-rt, trixie, 7.3, 7.3-rt, sid
+# x tracepoint, kprobe (~2 h).
 check-matrix: viewer tools
 	scripts/check-matrix --readme
 
