@@ -202,18 +202,15 @@ static void draw_step(struct ladder *L, const struct side *sd,
 
 static void side_label(char *out, size_t len, const struct conn *c, bool local_end)
 {
-	char a[64], comm[17];
-	size_t i;
+	char a[64], comm[17];	/* TEXT_TABLE: at most 16 characters */
 
 	format_addr(a, sizeof(a), &c->tuple, local_end, true);
 	if (!local_end) {
 		snprintf(out, len, "%s (not on this host: inferred)", a);
 		return;
 	}
-	for (i = 0; i < sizeof(c->comm) && c->comm[i] >= 0x20 && c->comm[i] < 0x7f; i++)
-		comm[i] = c->comm[i];
-	comm[i] = 0;
-	snprintf(out, len, "%s %s/%u", a, i ? comm : "-", c->tgid);
+	text_render(comm, sizeof(comm), c->comm, sizeof(c->comm), TEXT_TABLE);
+	snprintf(out, len, "%s %s/%u", a, comm, c->tgid);
 }
 
 static void draw(const struct options *opt, const struct synfin_clock *clock,
@@ -344,7 +341,8 @@ int cmd_ladder(const struct options *opt)
 			continue;
 		if (!c->printed) {
 			consider(&run, c);
-			fflush(stdout);
+			if (!output_flush())
+				break;
 		}
 		/* Drawn and finished connections go; a closed one that waits
 		 * for its peer, or sits in timewait, stays. */
@@ -364,7 +362,6 @@ int cmd_ladder(const struct options *opt)
 		run.flushing = true;
 		conn_each(&table, flush_one, &run);
 	}
-	fflush(stdout);
 	source_close(&src);
 	conn_table_free(&table);
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;

@@ -30,17 +30,6 @@ static uint64_t col_ns(const struct conn *c, size_t i)
 	return c->in_state[cols[i].s1] + (cols[i].s2 ? c->in_state[cols[i].s2] : 0);
 }
 
-static void comm_of(char *out, const struct conn *c)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(c->comm) && c->comm[i]; i++)
-		out[i] = (c->comm[i] >= 0x20 && c->comm[i] < 0x7f && c->comm[i] != ',') ? c->comm[i] : '?';
-	out[i] = 0;
-	if (!i)
-		strcpy(out, "-");
-}
-
 static void print_header(const struct options *opt)
 {
 	if (opt->format == OUT_CSV) {
@@ -65,15 +54,17 @@ static void print_conn(const struct conn *c, const struct options *opt,
 		       const struct synfin_clock *clock, uint64_t first_ts)
 {
 	struct synfin_event end = c->tuple;
-	char l[64], r[64], t[48], comm[17], ms[32];
+	char l[64], r[64], t[48], comm[SYNFIN_COMM_TEXT], ms[32];
 	uint64_t total = c->end_ts - c->first_ts;
 
 	end.ts_ns = c->end_ts;
-	comm_of(comm, c);
+	text_render(comm, sizeof(comm), c->comm, sizeof(c->comm),
+		    opt->format == OUT_CSV ? TEXT_CSV : TEXT_TABLE);
 	if (opt->format == OUT_JSON) {
 		format_addr(l, sizeof(l), &end, true, false);
 		format_addr(r, sizeof(r), &end, false, false);
-		printf("{\"ts_ns\": %" PRIu64 ", ", c->end_ts);
+		json_begin(stdout, "life");
+		printf("\"ts_ns\": %" PRIu64 ", ", c->end_ts);
 		if (opt->wall_clock) {
 			format_iso_time(t, sizeof(t), &end, clock);
 			printf("\"time\": \"%s\", ", t);
@@ -155,10 +146,11 @@ int cmd_life(const struct options *opt)
 			first_ts = ev.ts_ns;
 		if (ev.kind == SYNFIN_EV_LOST) {
 			/* Said, not hidden: lines after this may lack states. */
-			if (opt->format == OUT_JSON)
-				printf("{\"lost\": %llu, \"ts_ns\": %llu}\n",
+			if (opt->format == OUT_JSON) {
+				json_begin(stdout, "lost");
+				printf("\"lost\": %llu, \"ts_ns\": %llu}\n",
 				       (unsigned long long)ev.lost, (unsigned long long)ev.ts_ns);
-			else if (opt->format == OUT_TABLE)
+			} else if (opt->format == OUT_TABLE)
 				printf("*** lost %llu events (reader fell behind): some connections are incomplete ***\n",
 				       (unsigned long long)ev.lost);
 			continue;
@@ -170,12 +162,11 @@ int cmd_life(const struct options *opt)
 			n++;
 		}
 		conn_remove(&table, c);
-		if (src.next == src.len)
-			fflush(stdout);
+		if (src.next == src.len && !output_flush())
+			break;
 		if (opt->max_events && n >= opt->max_events)
 			break;
 	}
-	fflush(stdout);
 	source_close(&src);
 	conn_table_free(&table);
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;

@@ -354,10 +354,8 @@ int cmd_metrics(const struct options *opt)
 			goto out;
 	} else {
 		write_all(stdout, &s);
-		if (fflush(stdout) || ferror(stdout)) {
-			report_error("writing metrics: %s", strerror(errno));
-			goto out;
-		}
+		if (!output_flush())
+			goto out;	/* main() says why */
 	}
 	ret = EXIT_OK;
 out:

@@ -61,7 +61,8 @@ static unsigned long long ring_fill(const struct synfin_stats *s)
 static void print_json(const struct synfin_stats *s, const struct synfin_transitions *t,
 		       const struct transition *tr, size_t n)
 {
-	printf("{\"hook\": \"%s\", \"seen\": %llu, \"events\": %llu, \"filtered\": %llu, "
+	json_begin(stdout, "stats");
+	printf("\"hook\": \"%s\", \"seen\": %llu, \"events\": %llu, \"filtered\": %llu, "
 	       "\"delivered\": %llu, \"lost\": %llu, \"lost_by_reason\": {",
 	       hook_name(s->hook), (unsigned long long)s->seen, (unsigned long long)s->recorded,
 	       (unsigned long long)s->filtered, (unsigned long long)s->delivered,

@@ -7,6 +7,7 @@
 static int write_capture(struct source *src, const struct options *opt)
 {
 	FILE *out = strcmp(opt->write_file, "-") ? fopen(opt->write_file, "wb") : stdout;
+	const char *name = out == stdout ? "to standard output" : opt->write_file;
 	struct synfin_event ev;
 	long long n = 0;
 	int rc = 0;
@@ -36,7 +37,7 @@ write_error:
 	if (out != stdout)
 		fclose(out);
 write_error_closed:
-	report_error("writing %s: %s", opt->write_file, strerror(errno));
+	report_error("writing %s: %s", name, strerror(errno));
 	return EXIT_RUNTIME;
 }
 
@@ -69,13 +70,12 @@ int cmd_tail(const struct options *opt)
 		else
 			print_event_table(stdout, &ev, &src.clock, opt->wall_clock, first_ts,
 					  opt->color);
-		if (src.next == src.len)
-			fflush(stdout);
+		if (src.next == src.len && !output_flush())
+			break;
 		/* -c counts events, not loss markers. */
 		if (ev.kind != SYNFIN_EV_LOST && opt->max_events && ++n >= opt->max_events)
 			break;
 	}
-	fflush(stdout);
 	source_close(&src);
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -127,11 +127,16 @@ static void print_keys_json(const char *name, const struct synfin_tw_key *k,
 	printf("]");
 }
 
-static void print_view_json(const struct tw_view *v)
+/* One netns's counts: a line of its own (type tw), or inside tw_all. */
+static void print_view_json(const struct tw_view *v, bool line)
 {
 	const struct synfin_tw_counts *c = &v->q.counts;
 
-	printf("{\"netns\": %u, \"total\": %u, \"time_wait\": %u, \"fin_wait2\": %u",
+	if (line)
+		json_begin(stdout, "tw");
+	else
+		putchar('{');
+	printf("\"netns\": %u, \"total\": %u, \"time_wait\": %u, \"fin_wait2\": %u",
 	       c->netns, c->total, c->time_wait, c->fin_wait2);
 	print_keys_json("ports", v->lports, v->q.n_lports, false);
 	print_keys_json("remote_ports", v->rports, v->q.n_rports, false);
@@ -183,7 +188,7 @@ static int show_one(int fd, uint32_t netns, const struct options *opt, struct tw
 	if (tw_fetch(fd, netns, v))
 		return -1;
 	if (opt->format == OUT_JSON) {
-		print_view_json(v);
+		print_view_json(v, true);
 		printf("\n");
 		return 0;
 	}
@@ -215,7 +220,8 @@ static int show_all(int fd, const struct options *opt, struct tw_view *v)
 			tw += all[i].time_wait;
 			fw2 += all[i].fin_wait2;
 		}
-		printf("{\"total\": %llu, \"time_wait\": %llu, \"fin_wait2\": %llu, \"netns\": [",
+		json_begin(stdout, "tw_all");
+		printf("\"total\": %llu, \"time_wait\": %llu, \"fin_wait2\": %llu, \"netns\": [",
 		       (unsigned long long)t, (unsigned long long)tw, (unsigned long long)fw2);
 	}
 	for (i = 0; i < n; i++) {
@@ -226,7 +232,7 @@ static int show_all(int fd, const struct options *opt, struct tw_view *v)
 		if (opt->format == OUT_JSON) {
 			if (i)
 				printf(", ");
-			print_view_json(v);
+			print_view_json(v, false);
 		} else {
 			print_view_table(v);
 		}
@@ -551,7 +557,8 @@ static void print_advice_json(const struct advise_ctx *a, const struct tw_view *
 	const struct synfin_tw_counts *c = &v->q.counts;
 	char peer[INET6_ADDRSTRLEN];
 
-	printf("{\"netns\": %u, \"sysctls\": {", a->netns);
+	json_begin(stdout, "advice");
+	printf("\"netns\": %u, \"sysctls\": {", a->netns);
 	json_long("tcp_tw_reuse", a->tw_reuse, false);
 	json_long("tcp_max_tw_buckets", a->max_tw_buckets, true);
 	if (a->port_lo < 0)
@@ -720,7 +727,8 @@ int cmd_tw(const struct options *opt)
 			rc = show_all(src.fd, opt, &v);
 		else
 			rc = show_one(src.fd, netns, opt, &v);
-		fflush(stdout);
+		if (!output_flush())
+			goto out;
 		if (rc)
 			goto out;
 		if (!opt->watch_secs || watch_sleep(opt->watch_secs))

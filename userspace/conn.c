@@ -15,7 +15,13 @@ int conn_table_init(struct conn_table *t, bool keep_steps)
 	t->nbuckets = 4096;
 	t->keep_steps = keep_steps;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	return t->buckets ? 0 : -1;
+	t->tbuckets = calloc(t->nbuckets, sizeof(*t->tbuckets));
+	if (!t->buckets || !t->tbuckets) {
+		free(t->buckets);
+		free(t->tbuckets);
+		return -1;
+	}
+	return 0;
 }
 
 static void conn_free(struct conn *c)
@@ -35,12 +41,65 @@ void conn_table_free(struct conn_table *t)
 		}
 	}
 	free(t->buckets);
-	t->buckets = NULL;
+	free(t->tbuckets);
+	t->buckets = t->tbuckets = NULL;
 }
 
 static size_t bucket(const struct conn_table *t, uint64_t cookie)
 {
 	return (cookie * 0x9e3779b97f4a7c15ULL >> 32) % t->nbuckets;
+}
+
+/* FNV-1a over one end's view of a connection: netns, family, both ends. */
+static size_t tuple_bucket(const struct conn_table *t, uint32_t netns, uint16_t family,
+			   const uint8_t *laddr, uint16_t lport,
+			   const uint8_t *raddr, uint16_t rport)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+#define MIX(b) (h = (h ^ (uint8_t)(b)) * 0x100000001b3ULL)
+	for (i = 0; i < 4; i++)
+		MIX(netns >> (8 * i));
+	MIX(family);
+	for (i = 0; i < 16; i++)
+		MIX(laddr[i]);
+	MIX(lport);
+	MIX(lport >> 8);
+	for (i = 0; i < 16; i++)
+		MIX(raddr[i]);
+	MIX(rport);
+	MIX(rport >> 8);
+#undef MIX
+	return h % t->nbuckets;
+}
+
+static size_t tuple_bucket_of(const struct conn_table *t, const struct synfin_event *e)
+{
+	return tuple_bucket(t, e->netns, e->family, e->saddr, e->sport, e->daddr, e->dport);
+}
+
+static void tuple_unindex(struct conn_table *t, struct conn *c)
+{
+	struct conn **pp;
+
+	if (!c->tindexed)
+		return;
+	pp = &t->tbuckets[tuple_bucket_of(t, &c->tuple)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->tnext;
+	if (*pp)
+		*pp = c->tnext;
+	c->tindexed = false;
+}
+
+static void tuple_index(struct conn_table *t, struct conn *c)
+{
+	size_t b = tuple_bucket_of(t, &c->tuple);
+
+	c->tnext = t->tbuckets[b];
+	t->tbuckets[b] = c;
+	c->tindexed = true;
 }
 
 static struct conn *conn_find(struct conn_table *t, uint64_t cookie)
@@ -62,6 +121,7 @@ void conn_remove(struct conn_table *t, struct conn *c)
 		*pp = c->hnext;
 		t->count--;
 	}
+	tuple_unindex(t, c);
 	conn_free(c);
 }
 
@@ -85,6 +145,8 @@ static uint64_t event_time(const struct synfin_event *ev)
 	return ev->ts_ns > held ? ev->ts_ns - held : ev->ts_ns;
 }
 
+static bool tuple_complete(const struct synfin_event *ev);
+
 static struct conn *conn_new(struct conn_table *t, const struct synfin_event *ev)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -107,6 +169,8 @@ static struct conn *conn_new(struct conn_table *t, const struct synfin_event *ev
 	c->hnext = t->buckets[b];
 	t->buckets[b] = c;
 	t->count++;
+	if (tuple_complete(ev))
+		tuple_index(t, c);
 	return c;
 }
 
@@ -192,8 +256,12 @@ enum conn_update conn_feed(struct conn_table *t, const struct synfin_event *ev,
 			return CONN_NONE;
 	}
 	*out = c;
-	if (tuple_complete(ev))
+	if (tuple_complete(ev)) {
+		/* Indexed by the latest complete tuple: a port may appear late. */
+		tuple_unindex(t, c);
 		c->tuple = *ev;
+		tuple_index(t, c);
+	}
 	if (!c->tgid && ev->tgid) {
 		c->tgid = ev->tgid;
 		memcpy(c->comm, ev->comm, sizeof(c->comm));
@@ -239,18 +307,20 @@ enum conn_update conn_feed(struct conn_table *t, const struct synfin_event *ev,
 struct conn *conn_peer(struct conn_table *t, const struct conn *c)
 {
 	const struct synfin_event *a = &c->tuple;
+	struct conn *p;
 
-	if (!tuple_complete(a))
+	if (!c->tindexed)
 		return NULL;
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		for (struct conn *p = t->buckets[i]; p; p = p->hnext) {
-			const struct synfin_event *b = &p->tuple;
+	/* The peer's own view: the two ends swapped. */
+	p = t->tbuckets[tuple_bucket(t, a->netns, a->family, a->daddr, a->dport,
+				     a->saddr, a->sport)];
+	for (; p; p = p->tnext) {
+		const struct synfin_event *b = &p->tuple;
 
-			if (p != c && b->netns == a->netns && b->family == a->family &&
-			    b->sport == a->dport && b->dport == a->sport &&
-			    !memcmp(b->saddr, a->daddr, 16) && !memcmp(b->daddr, a->saddr, 16))
-				return p;
-		}
+		if (p != c && b->netns == a->netns && b->family == a->family &&
+		    b->sport == a->dport && b->dport == a->sport &&
+		    !memcmp(b->saddr, a->daddr, 16) && !memcmp(b->daddr, a->saddr, 16))
+			return p;
 	}
 	return NULL;
 }

@@ -38,11 +38,14 @@ struct conn {
 	struct conn_step *steps;
 	size_t nsteps, capsteps;
 	struct conn *hnext;
+	struct conn *tnext;		/* in the tuple index, when tindexed */
+	bool tindexed;
 	bool printed;			/* ladder: drawn (as a peer or itself) */
 };
 
 struct conn_table {
-	struct conn **buckets;
+	struct conn **buckets;		/* by cookie */
+	struct conn **tbuckets;		/* by complete tuple, for conn_peer() */
 	size_t nbuckets, count;
 	bool keep_steps;		/* ladder needs each step */
 };

@@ -2,6 +2,7 @@
 /* Turning records into text: state names, addresses, table and JSON lines. */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "viewer.h"
@@ -128,34 +129,135 @@ void format_time(char *out, size_t outlen, const struct synfin_event *ev,
 	}
 }
 
+/*
+ * Length of the valid UTF-8 character at s (at most n bytes), or 0 for a
+ * stray byte: a bad lead or continuation byte, an overlong form, a
+ * surrogate, past U+10FFFF, or a character cut short (a comm is cut at 15
+ * bytes wherever that falls).
+ */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/*
+ * Text the kernel hands over (a comm: up to 16 bytes, maybe without a NUL,
+ * UTF-8 or not) rendered for one output. The one place that decides what
+ * a character is:
+ *   TEXT_TABLE  printable ASCII as is; any other character, or stray byte,
+ *               is one '?' (columns stay aligned); empty is "-"
+ *   TEXT_CSV    valid UTF-8 as is, control characters and stray bytes '?';
+ *               quoted (RFC 4180) when it holds a comma or a quote
+ *   TEXT_JSON   a JSON string: valid UTF-8 as is, '"', '\' and control
+ *               characters escaped, stray bytes U+FFFD: always valid UTF-8
+ * Writes at most outlen - 1 bytes and a NUL; returns the length.
+ */
+size_t text_render(char *out, size_t outlen, const char *in, size_t maxlen,
+		   enum text_style style)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = 0, i, len, o = 0;
+	bool quote = false;
+
+	while (n < maxlen && s[n])
+		n++;
+	if (style == TEXT_CSV)
+		for (i = 0; i < n; i++)
+			quote |= s[i] == ',' || s[i] == '"';
+#define PUT(str, l) do {						\
+		if (o + (l) < outlen) {					\
+			memcpy(out + o, (str), (l));			\
+			o += (l);					\
+		}							\
+	} while (0)
+	if (quote || style == TEXT_JSON)
+		PUT("\"", 1);
+	for (i = 0; i < n; i += len ? len : 1) {
+		char esc[8];
+
+		len = utf8_char(s + i, n - i);
+		if (len == 1 && (s[i] < 0x20 || s[i] == 0x7f)) {
+			if (style == TEXT_JSON) {
+				snprintf(esc, sizeof(esc), "\\u%04x", s[i]);
+				PUT(esc, 6);
+			} else {
+				PUT("?", 1);
+			}
+		} else if (len == 1) {
+			if (style == TEXT_JSON && (s[i] == '"' || s[i] == '\\'))
+				PUT("\\", 1);
+			else if (style == TEXT_CSV && s[i] == '"')
+				PUT("\"", 1);
+			PUT(s + i, 1);
+		} else if (len) {
+			if (style == TEXT_TABLE)
+				PUT("?", 1);
+			else
+				PUT(s + i, len);
+		} else {
+			if (style == TEXT_JSON)
+				PUT("\\ufffd", 6);
+			else
+				PUT("?", 1);
+		}
+	}
+	if (quote || style == TEXT_JSON)
+		PUT("\"", 1);
+	if (style == TEXT_TABLE && !o)
+		PUT("-", 1);
+#undef PUT
+	if (outlen)
+		out[o] = 0;
+	return o;
+}
+
+void json_begin(FILE *f, const char *type)
+{
+	fprintf(f, "{\"type\": \"%s\", \"schema\": %d, ", type, SYNFIN_JSON_SCHEMA);
+}
+
 /* A JSON string from at most maxlen bytes of s (comm may lack a NUL). */
 void json_string(FILE *f, const char *s, size_t maxlen)
 {
-	size_t i;
+	/* Worst case: every byte escaped as six, and the quotes. */
+	size_t cap = maxlen * 6 + 3;
+	char small[128], *buf = cap <= sizeof(small) ? small : malloc(cap);
 
-	fputc('"', f);
-	for (i = 0; i < maxlen && s[i]; i++) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+	if (!buf) {
+		fputs("\"\"", f);
+		return;
 	}
-	fputc('"', f);
-}
-
-static void comm_text(char *out, const struct synfin_event *ev)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(ev->comm) && ev->comm[i]; i++)
-		out[i] = (ev->comm[i] >= 0x20 && ev->comm[i] < 0x7f) ? ev->comm[i] : '?';
-	out[i] = 0;
-	if (!i)
-		strcpy(out, "-");
+	text_render(buf, cap, s, maxlen, TEXT_JSON);
+	fputs(buf, f);
+	if (buf != small)
+		free(buf);
 }
 
 /* What the table adds after OLD -> NEW, in brackets. */
@@ -221,7 +323,7 @@ void print_event_table(FILE *f, const struct synfin_event *ev,
 		       const struct synfin_clock *clock, bool wall,
 		       uint64_t first_ts, bool color)
 {
-	char t[32], l[64], r[64], comm[17];
+	char t[32], l[64], r[64], comm[SYNFIN_COMM_TEXT];
 
 	format_time(t, sizeof(t), ev, clock, wall, first_ts);
 	if (ev->kind == SYNFIN_EV_LOST) {
@@ -232,7 +334,7 @@ void print_event_table(FILE *f, const struct synfin_event *ev,
 	}
 	format_addr(l, sizeof(l), ev, true, true);
 	format_addr(r, sizeof(r), ev, false, true);
-	comm_text(comm, ev);
+	text_render(comm, sizeof(comm), ev->comm, sizeof(ev->comm), TEXT_TABLE);
 	fprintf(f, "%-15s %-7u %-16s %-28s %-28s %s%s -> %s%s", t, ev->tgid, comm,
 		l, r, color ? state_color(ev) : "", state_name(ev->oldstate),
 		state_name(ev->newstate), color ? "\033[0m" : "");
@@ -247,29 +349,10 @@ void print_csv_header(FILE *f)
 	      "substate,reason,duration_ns,tw_count,flags,lost\n", f);
 }
 
-static void csv_comm(FILE *f, const struct synfin_event *ev)
-{
-	char comm[17];
-	size_t i;
-
-	comm_text(comm, ev);
-	if (!strpbrk(comm, ",\"")) {
-		fputs(comm, f);
-		return;
-	}
-	fputc('"', f);
-	for (i = 0; comm[i]; i++) {
-		if (comm[i] == '"')
-			fputc('"', f);
-		fputc(comm[i], f);
-	}
-	fputc('"', f);
-}
-
 void print_event_csv(FILE *f, const struct synfin_event *ev,
 		     const struct synfin_clock *clock, bool wall, uint64_t first_ts)
 {
-	char t[48], l[64], r[64];
+	char t[48], l[64], r[64], comm[SYNFIN_COMM_TEXT];
 
 	if (wall)
 		format_iso_time(t, sizeof(t), ev, clock);
@@ -281,8 +364,8 @@ void print_event_csv(FILE *f, const struct synfin_event *ev,
 	}
 	format_addr(l, sizeof(l), ev, true, false);
 	format_addr(r, sizeof(r), ev, false, false);
-	fprintf(f, "%s,%s,%u,%u,", t, event_kind_name(ev->kind), ev->tgid, ev->pid);
-	csv_comm(f, ev);
+	text_render(comm, sizeof(comm), ev->comm, sizeof(ev->comm), TEXT_CSV);
+	fprintf(f, "%s,%s,%u,%u,%s", t, event_kind_name(ev->kind), ev->tgid, ev->pid, comm);
 	fprintf(f, ",%u,%s,%s,%u,%s,%u,%s,%s,%llu,", ev->netns,
 		ev->family == SYNFIN_AF_INET6 ? "inet6" : "inet", l, ev->sport, r, ev->dport,
 		state_name(ev->oldstate), state_name(ev->newstate),
@@ -311,13 +394,15 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 	char l[64], r[64], t[48];
 
 	if (ev->kind == SYNFIN_EV_LOST) {
-		fprintf(f, "{\"lost\": %llu, \"ts_ns\": %llu}\n",
+		json_begin(f, "lost");
+		fprintf(f, "\"lost\": %llu, \"ts_ns\": %llu}\n",
 			(unsigned long long)ev->lost, (unsigned long long)ev->ts_ns);
 		return;
 	}
 	format_addr(l, sizeof(l), ev, true, false);
 	format_addr(r, sizeof(r), ev, false, false);
-	fprintf(f, "{\"event\": \"%s\", \"ts_ns\": %llu, ", event_kind_name(ev->kind),
+	json_begin(f, "event");
+	fprintf(f, "\"event\": \"%s\", \"ts_ns\": %llu, ", event_kind_name(ev->kind),
 		(unsigned long long)ev->ts_ns);
 	if (wall) {
 		format_iso_time(t, sizeof(t), ev, clock);
@@ -339,8 +424,12 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 		fprintf(f, ", \"substate\": \"%s\", \"reason\": \"%s\", \"duration_ns\": %llu, \"tw_count\": %u",
 			state_name(ev->tw_substate), tw_reason_name(ev->tw_reason),
 			(unsigned long long)ev->tw_duration_ns, ev->tw_count);
-	if (ev->flags & SYNFIN_F_TIMEWAIT)
-		fprintf(f, ", \"in_timewait\": true, \"tw_count\": %u", ev->tw_count);
+	if (ev->flags & SYNFIN_F_TIMEWAIT) {
+		fputs(", \"in_timewait\": true", f);
+		/* Timewait entries and exits carry tw_count already. */
+		if (ev->kind == SYNFIN_EV_STATE)
+			fprintf(f, ", \"tw_count\": %u", ev->tw_count);
+	}
 	if (ev->flags & SYNFIN_F_TW_HANDOFF)
 		fputs(", \"handoff\": true", f);
 	if (ev->flags & SYNFIN_F_LISTENER_TUPLE)

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "viewer.h"
 
@@ -28,7 +29,8 @@ void report_error(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (json_errors) {
-		fputs("{\"error\": ", stdout);
+		json_begin(stdout, "error");
+		fputs("\"error\": ", stdout);
 		json_string(stdout, msg, sizeof(msg));
 		fputs("}\n", stdout);
 		fflush(stdout);
@@ -298,6 +300,64 @@ static int parse_port(const char *arg, const char *opt, uint16_t *port)
 	return 0;
 }
 
+/*
+ * A filter (or file) given twice would silently replace the first; each
+ * takes one value. --state adds up (a set of states), -4/-6 must agree.
+ */
+static bool given_twice(unsigned int already, const char *name)
+{
+	if (already)
+		report_error("%s given twice: it takes one value (see synfin --help)", name);
+	return already;
+}
+
+/*
+ * -r and -w on one file would truncate the capture before reading it:
+ * compared by device and inode, however the paths are spelled ('-' is
+ * standard input and output). Only regular files: two ends of one pipe or
+ * terminal are not the same data.
+ */
+static bool same_file(const char *rd, const char *wr)
+{
+	struct stat a, b;
+
+	if (!strcmp(rd, wr) && strcmp(rd, "-"))
+		return true;
+	if ((strcmp(rd, "-") ? stat(rd, &a) : fstat(STDIN_FILENO, &a)) ||
+	    (strcmp(wr, "-") ? stat(wr, &b) : fstat(STDOUT_FILENO, &b)))
+		return false;	/* the write target does not exist yet */
+	return S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Standard output, flushed: false (with the reason reported once) if it
+ * cannot be written, so a command stops instead of printing into nothing.
+ */
+static int output_errno;
+
+bool output_flush(void)
+{
+	if (output_errno)
+		return false;
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	output_errno = errno ? errno : EIO;
+	return false;
+}
+
+/* The last word on standard output: everything written, or exit 1. */
+static int output_close(int rc)
+{
+	if (output_flush() && fclose(stdout) == 0)
+		return rc;
+	if (!output_errno)
+		output_errno = errno ? errno : EIO;
+	/* Not through report_error(): with -j it would write to stdout. */
+	fprintf(stderr, "synfin: writing to standard output: %s\n", strerror(output_errno));
+	return EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_DEVICE = 256, OPT_ALLNS, OPT_CSV, OPT_COLOR, OPT_COMM, OPT_ADDR,
@@ -365,7 +425,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[c], "-j") || !strcmp(argv[c], "--json"))
 			json_errors = true;
 
-	while ((c = getopt_long(argc, argv, "jTc:w:r:n:p:L:D:46hV", longopts, NULL)) != -1) {
+	/* Our own messages: getopt's name the binary's path and say too little. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":jTc:w:r:n:p:L:D:46hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.format = OUT_JSON;
@@ -395,10 +457,14 @@ int main(int argc, char **argv)
 			given |= O_COUNT;
 			break;
 		case 'w':
+			if (given_twice(given & O_WRITE, "-w"))
+				return EXIT_USAGE;
 			opt.write_file = optarg;
 			given |= O_WRITE;
 			break;
 		case 'r':
+			if (given_twice(given & O_READ, "-r"))
+				return EXIT_USAGE;
 			opt.read_file = optarg;
 			given |= O_READ;
 			break;
@@ -431,6 +497,8 @@ int main(int argc, char **argv)
 			given |= O_FILTER;
 			break;
 		case 'p':
+			if (given_twice(opt.filter.match & SYNFIN_FILTER_TGID, "-p"))
+				return EXIT_USAGE;
 			if (parse_uint(optarg, INT_MAX, &v) || !v) {
 				report_error("-p needs a process id, not '%s'", optarg);
 				return EXIT_USAGE;
@@ -440,6 +508,8 @@ int main(int argc, char **argv)
 			given |= O_FILTER;
 			break;
 		case OPT_COMM:
+			if (given_twice(opt.filter.match & SYNFIN_FILTER_COMM, "--comm"))
+				return EXIT_USAGE;
 			if (!*optarg || strlen(optarg) >= sizeof(opt.filter.comm)) {
 				report_error("--comm needs a command name of 1 to 15 characters (the kernel keeps 15), not '%s'", optarg);
 				return EXIT_USAGE;
@@ -449,18 +519,24 @@ int main(int argc, char **argv)
 			given |= O_FILTER;
 			break;
 		case 'L':
+			if (given_twice(opt.filter.match & SYNFIN_FILTER_LPORT, "-L"))
+				return EXIT_USAGE;
 			if (parse_port(optarg, "-L", &opt.filter.lport))
 				return EXIT_USAGE;
 			opt.filter.match |= SYNFIN_FILTER_LPORT;
 			given |= O_FILTER;
 			break;
 		case 'D':
+			if (given_twice(opt.filter.match & SYNFIN_FILTER_RPORT, "-D"))
+				return EXIT_USAGE;
 			if (parse_port(optarg, "-D", &opt.filter.rport))
 				return EXIT_USAGE;
 			opt.filter.match |= SYNFIN_FILTER_RPORT;
 			given |= O_FILTER;
 			break;
 		case OPT_ADDR:
+			if (given_twice(opt.filter.match & SYNFIN_FILTER_ADDR, "--addr"))
+				return EXIT_USAGE;
 			if (parse_addr(optarg, &opt.filter))
 				return EXIT_USAGE;
 			given |= O_FILTER;
@@ -471,6 +547,8 @@ int main(int argc, char **argv)
 			given |= O_FILTER;
 			break;
 		case OPT_NETNS:
+			if (given_twice(given & O_NETNS, "--netns"))
+				return EXIT_USAGE;
 			if (parse_uint(optarg, UINT32_MAX, &v) || !v) {
 				report_error("--netns needs a namespace inode number (see ls -l /proc/self/ns/net), not '%s'", optarg);
 				return EXIT_USAGE;
@@ -509,10 +587,24 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("synfin %s (ABI %d)\n", SYNFIN_VERSION, SYNFIN_ABI_VERSION);
 			return EXIT_OK;
+		case ':':
+			report_error("%s requires an argument; see synfin %s --help",
+				     argv[optind - 1], cmd->name);
+			return EXIT_USAGE;
 		default:
-			report_error("unknown option; see synfin %s --help", cmd->name);
+			if (optopt)
+				report_error("unknown option '-%c'; see synfin %s --help", optopt,
+					     cmd->name);
+			else
+				report_error("unknown option '%s'; see synfin %s --help",
+					     argv[optind - 1], cmd->name);
 			return EXIT_USAGE;
 		}
+	}
+	/* The command may follow the options: synfin -r bug.cap life. */
+	if (!named && optind < argc && find_command(argv[optind])) {
+		cmd = find_command(argv[optind++]);
+		opt.command = cmd->name;
 	}
 	if (optind < argc) {
 		report_error("unexpected argument '%s'; see synfin %s --help", argv[optind], cmd->name);
@@ -542,8 +634,8 @@ int main(int argc, char **argv)
 		report_error("--netns and --all-netns: choose one");
 		return EXIT_USAGE;
 	}
-	if (opt.read_file && opt.write_file && !strcmp(opt.read_file, opt.write_file)) {
-		report_error("-r and -w name the same file");
+	if (opt.read_file && opt.write_file && same_file(opt.read_file, opt.write_file)) {
+		report_error("-r and -w name the same file: it would be emptied before it is read");
 		return EXIT_USAGE;
 	}
 	opt.color = !strcmp(color, "always") ||
@@ -551,5 +643,5 @@ int main(int argc, char **argv)
 		     !getenv("NO_COLOR"));
 
 	install_signals();
-	return cmd->run(&opt);
+	return output_close(cmd->run(&opt));
 }

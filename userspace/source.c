@@ -4,9 +4,39 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "viewer.h"
+
+/*
+ * Is synfin.ko installed for the running kernel (make install, DKMS, the
+ * package)? Then modprobe loads it; otherwise it is in a build tree.
+ */
+static bool module_installed(void)
+{
+	char path[sizeof(((struct utsname *)0)->release) + 32], line[512];
+	struct utsname u;
+	bool found = false;
+	FILE *f;
+
+	if (uname(&u))
+		return false;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (colon) {
+			*colon = 0;
+			found = strstr(line, "/synfin.ko") != NULL;
+		}
+	}
+	fclose(f);
+	return found;
+}
 
 static int open_device(struct source *src, const char *path)
 {
@@ -14,8 +44,10 @@ static int open_device(struct source *src, const char *path)
 
 	src->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (src->fd < 0) {
-		if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
-			report_error("%s not found: module not loaded (sudo insmod module/synfin.ko)", path);
+		if ((errno == ENOENT || errno == ENXIO || errno == ENODEV) && module_installed())
+			report_error("%s not found: module not loaded (sudo modprobe synfin)", path);
+		else if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
+			report_error("%s not found: module not loaded (sudo insmod module/synfin.ko in the source tree, or sudo make install, then sudo modprobe synfin)", path);
 		else if (errno == EACCES || errno == EPERM)
 			report_error("permission denied opening %s: run as root (sudo synfin), or see README to open the device to a group", path);
 		else
@@ -48,7 +80,10 @@ close_fd:
 	return -1;
 }
 
-/* Read exactly len bytes; returns bytes read (short only at end of file). */
+/*
+ * Read exactly len bytes; returns bytes read (short only at end of file,
+ * or when SIGINT/SIGTERM stopped a blocked read: stop_requested is set).
+ */
 static ssize_t read_full(int fd, void *buf, size_t len)
 {
 	size_t done = 0;
@@ -59,6 +94,8 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 		if (n < 0) {
 			if (errno == EINTR && !stop_requested)
 				continue;
+			if (errno == EINTR)
+				break;
 			return -1;
 		}
 		if (n == 0)
@@ -82,6 +119,11 @@ static int open_capture(struct source *src, const char *path)
 	if (n < 0) {
 		report_error("%s: %s", path, strerror(errno));
 		goto close_fd;
+	}
+	if (stop_requested) {
+		/* Stopped before the stream began: nothing to show, no error. */
+		src->eof = true;
+		return 0;
 	}
 	if ((size_t)n < sizeof(h) || memcmp(h.magic, SYNFIN_CAPTURE_MAGIC, sizeof(h.magic))) {
 		report_error("%s is not a synfin capture (no SYNFINCAP header): write one with synfin -w", path);
@@ -134,35 +176,72 @@ int source_next(struct source *src, struct synfin_event *ev)
 	return rc;
 }
 
-static int source_next_any(struct source *src, struct synfin_event *ev)
+/*
+ * Refill from a capture: whatever read() gives (a pipe hands over records
+ * as they are written), on top of the partial record kept from the last
+ * read. 1: records in buf; 0: end of input or stop requested; -1: error.
+ */
+static int fill_capture(struct source *src)
 {
-	ssize_t n;
+	char *b = (char *)src->buf;
+	size_t have = src->stray;
 
-	if (src->next == src->len) {
-		if (src->stray) {
-			/* Whole records before it were delivered; now fail. */
-			report_error("%s: truncated record at byte %llu (%zu stray bytes)",
-				     src->name, src->offset, src->stray);
-			return -1;
-		}
-		src->next = src->len = 0;
-		if (src->live) {
-			n = read(src->fd, src->buf, sizeof(src->buf));
-			if (n < 0 && errno == EINTR)
-				return 0;	/* a signal: stop_requested is set */
-		} else {
-			n = read_full(src->fd, src->buf, sizeof(src->buf));
-		}
+	memmove(b, b + src->len * SYNFIN_EVENT_SIZE, have);
+	src->next = src->len = src->stray = 0;
+	while (have < SYNFIN_EVENT_SIZE) {
+		ssize_t n = read(src->fd, b + have, sizeof(src->buf) - have);
+
+		if (n < 0 && errno == EINTR && !stop_requested)
+			continue;
+		if (n < 0 && errno == EINTR)
+			return 0;	/* SIGINT/SIGTERM: what was read is out */
 		if (n < 0) {
 			report_error("reading %s: %s", src->name, strerror(errno));
 			return -1;
 		}
-		if (n == 0)
-			return 0;
-		src->len = n / SYNFIN_EVENT_SIZE;
-		src->stray = n % SYNFIN_EVENT_SIZE;	/* only at end of file */
-		if (!src->len)
-			return source_next_any(src, ev);
+		if (n == 0) {
+			if (!have)
+				return 0;
+			/* Whole records before it were delivered; now fail. */
+			report_error("%s: truncated record at byte %llu (%zu stray bytes)",
+				     src->name, src->offset, have);
+			return -1;
+		}
+		have += n;
+	}
+	src->len = have / SYNFIN_EVENT_SIZE;
+	src->stray = have % SYNFIN_EVENT_SIZE;
+	return 1;
+}
+
+static int fill_device(struct source *src)
+{
+	ssize_t n;
+
+	src->next = src->len = 0;
+	n = read(src->fd, src->buf, sizeof(src->buf));
+	if (n < 0 && errno == EINTR)
+		return 0;	/* a signal: stop_requested is set */
+	if (n < 0) {
+		report_error("reading %s: %s", src->name, strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	/* The module hands out whole records only. */
+	src->len = n / SYNFIN_EVENT_SIZE;
+	return src->len ? 1 : 0;
+}
+
+static int source_next_any(struct source *src, struct synfin_event *ev)
+{
+	if (src->eof)
+		return 0;
+	if (src->next == src->len) {
+		int rc = src->live ? fill_device(src) : fill_capture(src);
+
+		if (rc <= 0)
+			return rc;
 	}
 	*ev = src->buf[src->next++];
 	if (ev->abi != SYNFIN_ABI_VERSION || !known_kind(ev->kind)) {

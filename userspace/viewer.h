@@ -48,7 +48,8 @@ struct source {
 	unsigned long long offset;	/* bytes consumed, for error messages */
 	struct synfin_event buf[64];
 	size_t len, next;
-	size_t stray;			/* bytes of a partial last record */
+	size_t stray;			/* bytes of a partial record after buf[len] */
+	bool eof;			/* stopped before the capture began */
 	struct synfin_filter filter;
 };
 
@@ -57,6 +58,8 @@ extern volatile int stop_requested;
 
 /* main.c: one-line errors, on stderr (or {"error": ...} with -j) */
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Flush standard output; false once it cannot be written (reported at exit). */
+bool output_flush(void);
 
 /* source.c */
 /* Opens the device or capture. source_next() returns only records that
@@ -78,7 +81,20 @@ void format_time(char *out, size_t outlen, const struct synfin_event *ev,
 		 const struct synfin_clock *clock, bool wall, uint64_t first_ts);
 void format_iso_time(char *out, size_t outlen, const struct synfin_event *ev,
 		     const struct synfin_clock *clock);
+enum text_style { TEXT_TABLE, TEXT_CSV, TEXT_JSON };
+/* Room for a rendered comm (16 bytes) in any style. */
+#define SYNFIN_COMM_TEXT	(16 * 6 + 3)
+size_t text_render(char *out, size_t outlen, const char *in, size_t maxlen,
+		   enum text_style style);
 void json_string(FILE *f, const char *s, size_t maxlen);
+/*
+ * Every -j line is one object that starts with its "type" (event, lost,
+ * life, tw, tw_all, advice, stats, error) and the version of
+ * docs/synfin.schema.json it follows; json_begin() writes that much, and a
+ * comma, for the caller's first key.
+ */
+#define SYNFIN_JSON_SCHEMA	1
+void json_begin(FILE *f, const char *type);
 void print_table_header(FILE *f);
 void print_event_table(FILE *f, const struct synfin_event *ev,
 		       const struct synfin_clock *clock, bool wall,

@@ -42,6 +42,13 @@ static inline int synfin_filter_addr_eq(const struct synfin_filter *f,
 	return 0;
 }
 
+/* A state's bit in a filter's state set; 0 for a number past the table
+ * (a crafted capture), which a shift by it would make undefined. */
+static inline unsigned int synfin_state_bit(unsigned int state)
+{
+	return state < SYNFIN_TCP_MAX_STATES ? 1u << state : 0;
+}
+
 static inline int synfin_filter_match(const struct synfin_filter *f,
 				      const struct synfin_event *ev)
 {
@@ -62,7 +69,7 @@ static inline int synfin_filter_match(const struct synfin_filter *f,
 	if ((m & SYNFIN_FILTER_PORT) && ev->sport != f->port && ev->dport != f->port)
 		return 0;
 	if ((m & SYNFIN_FILTER_STATES) &&
-	    !(f->states & ((1u << ev->oldstate) | (1u << ev->newstate))))
+	    !(f->states & (synfin_state_bit(ev->oldstate) | synfin_state_bit(ev->newstate))))
 		return 0;
 	if ((m & SYNFIN_FILTER_ADDR) &&
 	    !synfin_filter_addr_eq(f, ev, ev->saddr) &&

@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """Write synfin capture files with known records, for the viewer's tests.
 
-  mkcap.py OUT [--scenario basic|empty|lifecycle] [--abi N] [--header-abi N]
-               [--truncate-bytes N] [--bad-kind]
+  mkcap.py OUT [--scenario basic|empty|lifecycle|crafted|many] [--abi N]
+               [--header-abi N] [--truncate-bytes N] [--bad-kind] [-n N]
 
 lifecycle: whole connections as the module reports them, for life and
 ladder: a local pair closed by the client (timewait in FIN_WAIT2, then
 TIME_WAIT, then expiry), a server closing passively for a remote client,
 a refused connect, an IPv6 reset, a simultaneous close, and a lost marker.
+
+crafted: records no module writes but a file can hold (a state number
+past the table), a timewait entry flagged in_timewait, comms in UTF-8,
+with a stray byte, and with a comma and a quote (a whole connection).
+many: N connections all open at once, then all closed (ladder's scaling).
 
 The layout mirrors include/uapi/synfin.h (ABI 1): a 64-byte header, then
 128-byte records. Kept independent of the C definitions on purpose: if the
@@ -38,7 +43,8 @@ def ev(abi=1, kind=1, fam=2, old="CLOSE", new="SYN_SENT", cpu=0, netns=402653184
        ts=MONO0, cookie=0, pid=0, tgid=0, sport=0, dport=0, saddr="0.0.0.0",
        daddr="0.0.0.0", comm=b"", lost=0, flags=0, tw_duration=0, tw_count=0,
        tw_timeout=0, substate="_", reason=0, held_us=0):
-    return EVENT.pack(abi, kind, fam, STATE[old], STATE[new], flags, 0, cpu, netns,
+    st = lambda x: x if isinstance(x, int) else STATE[x]
+    return EVENT.pack(abi, kind, fam, st(old), st(new), flags, 0, cpu, netns,
                       ts, cookie, pid, tgid, sport, dport, held_us, addr(fam, saddr),
                       addr(fam, daddr), comm, lost, tw_duration, tw_count, tw_timeout,
                       STATE[substate], reason, bytes(6))
@@ -158,16 +164,59 @@ def basic(abi):
     return out
 
 
+def crafted():
+    lo, t = "127.0.0.1", MONO0 + 1_000_000
+    out = [
+        # old state 33: past every state; a 32-bit shift by it is undefined
+        ev(old=33, new="CLOSE", cookie=11, ts=t, sport=1, dport=2, saddr=lo, daddr=lo,
+           comm=b"state33"),
+        # a timewait entry also flagged in_timewait: one tw_count key only
+        ev(kind=3, old="FIN_WAIT2", new="TIME_WAIT", flags=8, cookie=12, ts=t + 1000,
+           sport=3, dport=4, saddr=lo, daddr=lo, substate="FIN_WAIT2", tw_count=7,
+           comm=b"twflag"),
+        ev(cookie=13, ts=t + 2000, sport=5, dport=6, saddr=lo, daddr=lo,
+           comm="h\u00e9llo-\u4e16".encode()),
+        ev(cookie=14, ts=t + 3000, sport=7, dport=8, saddr=lo, daddr=lo,
+           comm=b"bad\xffbyte\x01"),
+    ]
+    # a whole connection whose comm needs CSV quoting
+    out += [ev(**d) for d in conn([(0, "CLOSE>SYN_SENT", dict(sport=0, flags=0)),
+                                   (0.1, "SYN_SENT>ESTABLISHED", {}),
+                                   (1.0, "ESTABLISHED>CLOSE", {})],
+                                  t + 4000, 15, 2, lo, 9000, lo, 9001, pid=42,
+                                  comm=b'a"b,c')]
+    return out
+
+
+def many(n):
+    lo, t = "127.0.0.1", MONO0 + 1_000_000
+    recs = []
+    for i in range(n):
+        c, port = 10_000 + i, 20_000 + i % 40_000
+        recs += [ev(cookie=c, ts=t + i, sport=0, dport=80, saddr=lo, daddr="10.1.0.1", pid=9, tgid=9, comm=b"many")]
+    for i in range(n):
+        c, port = 10_000 + i, 20_000 + i % 40_000
+        recs += [ev(old="SYN_SENT", new="ESTABLISHED", cookie=c, ts=t + n + i, sport=port,
+                    dport=80, saddr=lo, daddr="10.1.0.%d" % (1 + i // 40_000), flags=1)]
+    for i in range(n):
+        c, port = 10_000 + i, 20_000 + i % 40_000
+        recs += [ev(old="ESTABLISHED", new="CLOSE", cookie=c, ts=t + 2 * n + i, sport=port,
+                    dport=80, saddr=lo, daddr="10.1.0.%d" % (1 + i // 40_000), flags=1)]
+    return recs
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
-    p.add_argument("--scenario", default="basic", choices=["basic", "empty", "lifecycle"])
+    p.add_argument("--scenario", default="basic", choices=["basic", "empty", "lifecycle", "crafted", "many"])
+    p.add_argument("-n", type=int, default=20000, help="connections, for --scenario many")
     p.add_argument("--abi", type=int, default=1, help="ABI of the records")
     p.add_argument("--header-abi", type=int, default=None)
     p.add_argument("--truncate-bytes", type=int, default=0)
     p.add_argument("--bad-kind", action="store_true")
     a = p.parse_args()
-    recs = {"basic": lambda: basic(a.abi), "empty": list, "lifecycle": lifecycle}[a.scenario]()
+    recs = {"basic": lambda: basic(a.abi), "empty": list, "lifecycle": lifecycle,
+            "crafted": crafted, "many": lambda: many(a.n)}[a.scenario]()
     if a.bad_kind:
         recs.insert(2, ev(kind=99))
     hdr_abi = a.header_abi if a.header_abi is not None else a.abi

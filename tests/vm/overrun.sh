@@ -23,6 +23,6 @@ note "produced $produced, delivered $got, lost $lost (ring: 64 per CPU)"
 expect_eq "delivered + lost == produced" "$((got + lost))" "$produced" || ok=1
 [ "$lost" -gt 0 ] || { note "expected losses with a 64-record ring"; ok=1; }
 [ "$got" -le 128 ] || { note "delivered more than the ring holds"; ok=1; }
-grep -q '^{"lost": ' $W/ev.json || { note "no lost marker in the stream"; ok=1; }
+grep -q '^{"type": "lost", "schema": 1, "lost": ' $W/ev.json || { note "no lost marker in the stream"; ok=1; }
 rmmod synfin && load_module || fail "reload with defaults"
 exit $ok

@@ -23,6 +23,6 @@ $SYNFIN >$W/out 2>&1; rc=$?
 expect_eq "viewer exit status without module" "$rc" 1 || ok=1
 grep -q "module not loaded" $W/out || { note "viewer said: $(cat $W/out)"; ok=1; }
 $SYNFIN -j >$W/out.json 2>&1
-grep -q '^{"error": ".*module not loaded' $W/out.json || { note "JSON error: $(cat $W/out.json)"; ok=1; }
+grep -q '^{"type": "error", "schema": 1, "error": ".*module not loaded' $W/out.json || { note "JSON error: $(cat $W/out.json)"; ok=1; }
 ensure_module
 exit $ok

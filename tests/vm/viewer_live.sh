@@ -185,4 +185,15 @@ VLN=$(ip netns exec vln readlink /proc/self/ns/net | tr -dc 0-9)
 $SYNFIN tw --netns "$VLN" >$W/empty.txt; rc=$?
 grep -q "no timewait sockets in netns $VLN" $W/empty.txt
 expect_eq "tw --netns of an idle netns: exit, hint" "$rc $?" "0 0" || { cat $W/empty.txt; ok=1; }
+
+# --- Every live command's -j against docs/synfin.schema.json (and its type).
+$SYNFIN tw -j >$W/s-tw.json
+$SYNFIN tw -j --all-netns >$W/s-all.json
+timeout 60 $SYNFIN -j -c 3 >$W/s-ev.json & vpid=$!
+sleep 1; $T/tcpconn serve -p 9391 -n 1 & srv=$!; wait_listen 9391
+$T/tcpconn connect -p 9391 -n 1 >/dev/null; wait $srv; wait $vpid
+for f in stats0:stats s-tw:tw s-all:tw_all adv:advice watch:tw s-ev:event,lost; do
+	out=$(/usr/bin/python3 tests/lib/jsoncheck.py --type "${f#*:}" "$W/${f%%:*}.json" 2>&1)
+	expect_eq "schema: ${f%%:*}.json (${f#*:})" "$out" "" || ok=1
+done
 exit $ok
