@@ -13,7 +13,7 @@ PWD  := $(shell pwd)
 MOD  := $(PWD)/module
 
 
-.PHONY: all module viewer tools check check-host check-vm check-matrix check-stress check-debug lab bench bench-tw install uninstall dkms dkms-remove clean
+.PHONY: all module viewer tools check check-host check-vm check-matrix check-stress check-debug check-fresh lab bench bench-tw install uninstall dkms dkms-remove clean
 
 all: module viewer
 
@@ -33,6 +33,12 @@ SMOKE_KERNELS ?= 5.10 6.12 6.12-rt trixie 7.3
 # the full suite on 6.1 in both hook modes, then the smoke test on the rest.
 check: viewer tools
 	tests/run --smoke "$(SMOKE_KERNELS)"
+
+# The README's set-up contract: a fresh Debian 12 root (mmdebstrap), a clone
+# of this checkout's HEAD, `make lab` and `make check` in it as written
+# (root; what CI runs, scripts/check-fresh).
+check-fresh:
+	scripts/check-fresh
 
 check-host: viewer tools
 	tests/run --host-only
