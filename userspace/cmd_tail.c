@@ -7,7 +7,7 @@
 static int write_capture(struct source *src, const struct options *opt)
 {
 	FILE *out = strcmp(opt->write_file, "-") ? fopen(opt->write_file, "wb") : stdout;
-	const char *name = out == stdout ? "to standard output" : opt->write_file;
+	const char *name = opt->write_file;
 	struct synfin_event ev;
 	long long n = 0;
 	int rc = 0;
@@ -29,13 +29,19 @@ static int write_capture(struct source *src, const struct options *opt)
 		if (stop_requested)
 			break;
 	}
-	if (fflush(out) || (out != stdout && fclose(out)))
+	if (out == stdout)
+		return !output_flush() || rc < 0 ? EXIT_RUNTIME : EXIT_OK;
+	if (fflush(out) || fclose(out))
 		goto write_error_closed;
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 
 write_error:
-	if (out != stdout)
-		fclose(out);
+	/* Standard output's error is main()'s to report, once. */
+	if (out == stdout) {
+		output_error(errno);
+		return EXIT_RUNTIME;
+	}
+	fclose(out);
 write_error_closed:
 	report_error("writing %s: %s", name, strerror(errno));
 	return EXIT_RUNTIME;

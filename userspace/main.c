@@ -33,7 +33,7 @@ void report_error(const char *fmt, ...)
 		fputs("\"error\": ", stdout);
 		json_string(stdout, msg, sizeof(msg));
 		fputs("}\n", stdout);
-		fflush(stdout);
+		output_flush();	/* a failure is reported at exit, with its reason */
 	} else {
 		fprintf(stderr, "synfin: %s\n", msg);
 	}
@@ -301,8 +301,33 @@ static int parse_port(const char *arg, const char *opt, uint16_t *port)
 }
 
 /*
- * A filter (or file) given twice would silently replace the first; each
- * takes one value. --state adds up (a set of states), -4/-6 must agree.
+ * What getopt found wrong, said plainly (its own messages name the
+ * binary's path). c is ':' for a missing argument, '?' otherwise; arg is
+ * the last word getopt consumed, the option itself when it was a long one
+ * (a short one may sit in a cluster: optopt names it).
+ */
+static void bad_option(int c, const char *arg, const char *cmd)
+{
+	bool is_long = !strncmp(arg, "--", 2);
+
+	if (c == ':' && is_long)
+		report_error("%s requires an argument; see synfin %s --help", arg, cmd);
+	else if (c == ':')
+		report_error("-%c requires an argument; see synfin %s --help", optopt, cmd);
+	else if (is_long && optopt)	/* --json=1: getopt sets optopt to its val */
+		report_error("%.*s takes no argument; see synfin %s --help",
+			     (int)strcspn(arg, "="), arg, cmd);
+	else if (is_long || optopt <= 0 || optopt >= 256)
+		report_error("unknown option '%s'; see synfin %s --help", arg, cmd);
+	else
+		report_error("unknown option '-%c'; see synfin %s --help", optopt, cmd);
+}
+
+/*
+ * A filter, or the file to read or write, given twice would silently
+ * replace the first; each takes one value. --state adds up (a set of
+ * states), -4/-6 must agree. Other options (-c, -n, --color, ...) keep the
+ * usual last-one-wins.
  */
 static bool given_twice(unsigned int already, const char *name)
 {
@@ -334,6 +359,12 @@ static bool same_file(const char *rd, const char *wr)
  * cannot be written, so a command stops instead of printing into nothing.
  */
 static int output_errno;
+
+void output_error(int err)
+{
+	if (!output_errno)
+		output_errno = err ? err : EIO;
+}
 
 bool output_flush(void)
 {
@@ -587,17 +618,8 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("synfin %s (ABI %d)\n", SYNFIN_VERSION, SYNFIN_ABI_VERSION);
 			return EXIT_OK;
-		case ':':
-			report_error("%s requires an argument; see synfin %s --help",
-				     argv[optind - 1], cmd->name);
-			return EXIT_USAGE;
 		default:
-			if (optopt)
-				report_error("unknown option '-%c'; see synfin %s --help", optopt,
-					     cmd->name);
-			else
-				report_error("unknown option '%s'; see synfin %s --help",
-					     argv[optind - 1], cmd->name);
+			bad_option(c, argv[optind - 1], cmd->name);
 			return EXIT_USAGE;
 		}
 	}

@@ -60,6 +60,8 @@ extern volatile int stop_requested;
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Flush standard output; false once it cannot be written (reported at exit). */
 bool output_flush(void);
+/* A write to standard output failed with err: reported at exit. */
+void output_error(int err);
 
 /* source.c */
 /* Opens the device or capture. source_next() returns only records that

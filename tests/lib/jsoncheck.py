@@ -41,12 +41,14 @@ def main():
             lines += 1
             try:
                 obj = json.loads(raw.decode("utf-8"), object_pairs_hook=no_dup)
-                errs = sorted(v.iter_errors(obj), key=lambda e: e.path)
+                if not isinstance(obj, dict):
+                    raise ValueError("not a JSON object")
+                errs = sorted(v.iter_errors(obj), key=lambda e: list(map(str, e.path)))
                 if errs:
                     raise ValueError("; ".join("%s: %s" % ("/".join(map(str, e.path)) or "-", e.message)
                                                for e in errs[:3]))
-                if types and obj["type"] not in types:
-                    raise ValueError("type %r, want %s" % (obj["type"], ",".join(sorted(types))))
+                if types and obj.get("type") not in types:
+                    raise ValueError("type %r, want %s" % (obj.get("type"), ",".join(sorted(types))))
             except (ValueError, UnicodeDecodeError) as e:
                 bad += 1
                 print("%s:%d: %s" % (f, n, e))

@@ -40,8 +40,8 @@ def check(path):
         if t.type == "fence":
             mark = t.markup
             start, end = t.map
-            closed = end - start >= 2 and lines[end - 1].strip().startswith(mark) and \
-                set(lines[end - 1].strip()) == {mark[0]}
+            last = re.sub(r"^\s*(>\s?)*", "", lines[end - 1]).strip()  # inside a blockquote too
+            closed = end - start >= 2 and last.startswith(mark) and set(last) == {mark[0]}
             if not closed:
                 problems.append("line %d: code fence never closed (runs to line %d)" % (start + 1, end))
             for k, l in enumerate(t.content.split("\n")):

@@ -326,7 +326,9 @@ result stdin-pipe-streams-and-sigint-exits-0 $? "$(cat $W/pyout)"
 # Output that cannot be written is an error, never success.
 for args in "-r $W/basic.cap" "-r $W/basic.cap -j" "-r $W/basic.cap --csv" "life -r $W/life.cap" "ladder -r $W/life.cap" "-r $W/basic.cap -w -"; do
 	check "write-error ($args)" 1 - 'writing to standard output: No space left on device' -- sh -c "$V $args >/dev/full"
+	[ "$(wc -l <$W/err)" -eq 1 ]; result "write-error-said-once ($args)" $? "$(cat $W/err)"
 done
+check write-error-json-error 1 - '^synfin: writing to standard output: No space left on device$' -- sh -c "$V -r $W/garbage.cap -j >/dev/full"
 
 # The command may follow the options (the man page's synfin -r bug.cap life).
 check command-after-options 0 $G/life.table EMPTY -- $V -r $W/life.cap life
@@ -345,6 +347,9 @@ check usage-missing-argument 2 - "^synfin: -D requires an argument; see synfin t
 check usage-missing-argument-long 2 - "^synfin: --dport requires an argument" -- $V life --dport
 check usage-unknown-long 2 - "^synfin: unknown option '--bogus'; see synfin tail --help$" -- $V --bogus
 check usage-unknown-short 2 - "^synfin: unknown option '-x'" -- $V life -x
+check usage-no-argument-long 2 - "^synfin: --json takes no argument" -- $V --json=1
+check usage-no-argument-long-nonchar 2 - "^synfin: --csv takes no argument" -- $V --csv=1
+check usage-missing-argument-cluster 2 - "^synfin: -D requires an argument" -- $V -jD
 ! grep -q 'userspace/synfin\|invalid option\|unrecognized' $W/err; result usage-no-getopt-message $? "$(cat $W/err)"
 # The not-loaded hint names what works: modprobe once the module is
 # installed (make install, DKMS), insmod from a build tree otherwise.
