@@ -47,7 +47,9 @@ static struct synfin_owner *synfin_owner_find(unsigned int b, u64 cookie)
 	return NULL;
 }
 
-static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm)
+/* keep: an entry already there (a later, better owner) stays as it is. */
+static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
+			       bool keep)
 {
 	unsigned int b = synfin_owner_bucket(cookie);
 	struct synfin_owner *o, *fresh = NULL;
@@ -57,6 +59,10 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm)
 		return;
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
 	o = synfin_owner_find(b, cookie);
+	if (o && keep) {
+		raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
+		return;
+	}
 	if (!o) {
 		/* The pool has its own lock; taking it here is a fixed order. */
 		o = fresh = synfin_pool_get(&synfin_owner_pool);
@@ -81,7 +87,7 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm)
  */
 void synfin_owner_set_current(u64 cookie)
 {
-	synfin_owner_store(cookie, current->pid, current->tgid, current->comm);
+	synfin_owner_store(cookie, current->pid, current->tgid, current->comm, false);
 }
 
 /* Fill ev's owner from the cache; false if unknown. */
@@ -110,7 +116,21 @@ void synfin_owner_inherit(u64 child, u64 listener)
 	struct synfin_event tmp;
 
 	if (synfin_owner_get(listener, &tmp))
-		synfin_owner_store(child, tmp.pid, tmp.tgid, tmp.comm);
+		synfin_owner_store(child, tmp.pid, tmp.tgid, tmp.comm, false);
+}
+
+/*
+ * A held child's owner moves from its temporary cookie to the one it kept.
+ * If that one has an owner already (TCP Fast Open: accept() ran before the
+ * handshake's ACK, and named the acceptor), the acceptor stays.
+ */
+void synfin_owner_move(u64 from, u64 to)
+{
+	struct synfin_event tmp;
+
+	if (synfin_owner_get(from, &tmp))
+		synfin_owner_store(to, tmp.pid, tmp.tgid, tmp.comm, true);
+	synfin_owner_forget(from);
 }
 
 void synfin_owner_forget(u64 cookie)
@@ -163,6 +183,7 @@ static int synfin_clone_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+static bool synfin_clone_probed;
 static struct kprobe synfin_clone_probe = {
 	.symbol_name	= "inet_csk_clone_lock",
 	.pre_handler	= synfin_clone_pre,
@@ -195,15 +216,15 @@ int synfin_owner_init(unsigned int max)
 		pr_err("cannot probe inet_csk_accept (owner of accepted sockets): %d\n", err);
 		goto destroy_pool;
 	}
-	err = register_kprobe(&synfin_clone_probe);
-	if (err) {
-		pr_err("cannot probe inet_csk_clone_lock (owner of passive opens): %d\n", err);
-		goto unregister_accept;
-	}
+	/*
+	 * Optional: without it a passive open's first events take the owner
+	 * from the child's cookie field, right before 7.x only.
+	 */
+	synfin_clone_probed = !register_kprobe(&synfin_clone_probe);
+	if (!synfin_clone_probed)
+		pr_warn("cannot probe inet_csk_clone_lock: passive opens may show no owner until accept()\n");
 	return 0;
 
-unregister_accept:
-	unregister_kretprobe(&synfin_accept_probe);
 destroy_pool:
 	synfin_pool_destroy(&synfin_owner_pool);
 	return err;
@@ -214,7 +235,8 @@ void synfin_owner_exit(void)
 {
 	unsigned int i;
 
-	unregister_kprobe(&synfin_clone_probe);
+	if (synfin_clone_probed)
+		unregister_kprobe(&synfin_clone_probe);
 	unregister_kretprobe(&synfin_accept_probe);
 	for (i = 0; i < ARRAY_SIZE(synfin_owner_hash); i++)
 		INIT_HLIST_HEAD(&synfin_owner_hash[i]);

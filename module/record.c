@@ -28,12 +28,12 @@ struct synfin_cpu_state {
 	u64 clone_ns;			/* when the held transition happened */
 	/*
 	 * The listener inet_csk_clone_lock() is cloning on this CPU, noted
-	 * at its entry (owner.c) and taken by the clone's event. The net is
-	 * compared, never dereferenced.
+	 * at its entry (owner.c) and taken by the clone's event, in the same
+	 * task. The net and task are compared, never dereferenced.
 	 */
 	u64 listener_cookie;
 	const struct net *listener_net;
-	u16 listener_port;
+	const struct task_struct *listener_task;
 	u16 listener_family;
 	/* The socket a timewait sock just took over on this CPU. */
 	const struct sock *handoff_sk;
@@ -204,21 +204,25 @@ void synfin_record_note_clone(const struct sock *listener)
 	cs = this_cpu_ptr(&synfin_cpu_state);
 	cs->listener_cookie = cookie;
 	cs->listener_net = sock_net(listener);
-	cs->listener_port = inet_sk(listener)->inet_num;
+	cs->listener_task = current;
 	cs->listener_family = listener->sk_family;
 	local_irq_restore(flags);
 }
 
 /*
- * The cookie of the listener a fresh child was cloned from. The clone
- * probe's note, if it is about this child: same netns, family and local
- * port (a process-context clone, in backlog processing, may have been
- * interrupted by another one or moved CPU). Without a note, the child's
- * own cookie field: where the event fires right after sk_clone_lock()
- * (before 7.x) it still holds the listener's copy. From 7.x the kernel
- * first copies the request sock's cookie in (inet_csk_clone_lock() moved
- * inet_sk_set_state() after the tuple and cookie are set), and no owner
- * is cached under a request sock's cookie: the owner stays unknown.
+ * The cookie of the listener a fresh child was cloned from: the clone
+ * probe's note, if it is about this child. Clones run with BH off, so the
+ * note and the event normally come one right after the other on this CPU;
+ * on PREEMPT_RT a BH section can be preempted, and another task's clone
+ * come in between: a note from another task (or netns, or family) is not
+ * this child's. The local port is not compared: with TPROXY or sk_lookup
+ * the child's port is the packet's, not the listener's.
+ * Without a note, the child's own cookie field: where the event fires
+ * right after sk_clone_lock() (before 7.x) it still holds the listener's
+ * copy. From 7.x the kernel first copies the request sock's cookie in
+ * (inet_csk_clone_lock() moved inet_sk_set_state() after the tuple and
+ * cookie are set), and no owner is cached under a request sock's cookie:
+ * the owner stays unknown rather than wrong.
  */
 static u64 synfin_clone_listener(struct synfin_cpu_state *cs,
 				 const struct sock *sk)
@@ -226,9 +230,9 @@ static u64 synfin_clone_listener(struct synfin_cpu_state *cs,
 	u64 cookie = cs->listener_cookie;
 
 	cs->listener_cookie = 0;
-	if (cookie && cs->listener_net == sock_net(sk) &&
-	    cs->listener_family == sk->sk_family &&
-	    cs->listener_port == inet_sk(sk)->inet_num)
+	if (cookie && cs->listener_task == current &&
+	    cs->listener_net == sock_net(sk) &&
+	    cs->listener_family == sk->sk_family)
 		return cookie;
 	return atomic64_read(&sk->sk_cookie);
 }
@@ -271,10 +275,8 @@ static void synfin_complete_clone(struct synfin_cpu_state *cs,
 	 * The child kept a cookie of its own (its request sock had one, from
 	 * ss or BPF): its owner goes under that one.
 	 */
-	if (cookie != cs->clone_ev.cookie) {
-		synfin_owner_inherit(cookie, cs->clone_ev.cookie);
-		synfin_owner_forget(cs->clone_ev.cookie);
-	}
+	if (cookie != cs->clone_ev.cookie)
+		synfin_owner_move(cs->clone_ev.cookie, cookie);
 	cs->clone_ev.cookie = cookie;
 	synfin_clone_held(cs);
 	synfin_record_commit(&cs->clone_ev);

@@ -103,6 +103,7 @@ void synfin_owner_set_current(u64 cookie);
 bool synfin_owner_get(u64 cookie, struct synfin_event *ev);
 void synfin_owner_inherit(u64 child, u64 listener);
 void synfin_owner_forget(u64 cookie);
+void synfin_owner_move(u64 from, u64 to);
 u64 synfin_owner_dropped_count(void);
 u64 synfin_owner_missed(void);
 
