@@ -27,7 +27,9 @@ struct synfin_file {
 	struct mutex lock;		/* serializes readers of this file */
 	struct synfin_cursor cursor;
 	struct synfin_filter filter;	/* SYNFIN_IOC_SET_FILTER */
-	/* Opened without CAP_NET_ADMIN: this netns only (inode), else 0. */
+	/* The opener's netns, held for the file's life: "own netns" below. */
+	struct net *net;
+	/* Restricted to it (see synfin_open()): its inode number, else 0. */
 	u32 own_netns;
 	u64 filtered;			/* records the filter dropped */
 	/* The next record that passed the filter, found while testing for
@@ -59,22 +61,31 @@ static int synfin_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&sf->lock);
 	/*
-	 * Like /dev/kmsg, judged once at open, with the opener's credentials:
-	 * without CAP_NET_ADMIN in the initial user namespace a reader sees
-	 * its own network namespace only, so a container cannot watch the
-	 * host's or its neighbours' connections.
+	 * Like /dev/kmsg, judged once at open, with the opener's credentials,
+	 * and scoped like inet_diag: the all-namespaces view is for an opener
+	 * in the initial netns with CAP_NET_ADMIN in the initial user
+	 * namespace. Anyone else, a container given NET_ADMIN without a user
+	 * namespace (CNI, mesh init containers) included, sees its own netns
+	 * only. The net is pinned, so the file can never come to mean another
+	 * netns that later gets the same inode number; records are matched by
+	 * synfin_net_id(), never by that number.
 	 */
-	if (!capable(CAP_NET_ADMIN))
-		sf->own_netns = current->nsproxy->net_ns->ns.inum;
-	err = synfin_cursor_init(&sf->cursor);
-	if (err) {
-		kvfree(sf);
-		return err;
-	}
+	sf->net = get_net(current->nsproxy->net_ns);
+	if (!net_eq(sf->net, &init_net) || !capable(CAP_NET_ADMIN))
+		sf->own_netns = sf->net->ns.inum;
+	err = synfin_cursor_init(&sf->cursor,
+				 sf->own_netns ? synfin_net_id(sf->net) : 0);
+	if (err)
+		goto put_net;
 	file->private_data = sf;
 	synfin_mem_account(sizeof(*sf));
 	atomic_inc(&synfin_readers);
 	return nonseekable_open(inode, file);
+
+put_net:
+	put_net(sf->net);
+	kvfree(sf);
+	return err;
 }
 
 static int synfin_release(struct inode *inode, struct file *file)
@@ -83,6 +94,7 @@ static int synfin_release(struct inode *inode, struct file *file)
 
 	atomic_dec(&synfin_readers);
 	synfin_cursor_destroy(&sf->cursor);
+	put_net(sf->net);
 	kvfree(sf);
 	synfin_mem_account(-(long)sizeof(*sf));
 	return 0;
@@ -91,7 +103,8 @@ static int synfin_release(struct inode *inode, struct file *file)
 /*
  * The next record for this file that passes its filter; the ones that do
  * not are consumed here and counted, so a filtered reader sleeps through
- * them. Caller holds sf->lock.
+ * them. Other namespaces' records never reach a restricted file (the
+ * cursor skips them), so nothing here counts them. Caller holds sf->lock.
  */
 static bool synfin_file_next(struct synfin_file *sf, struct synfin_event *ev)
 {
@@ -101,9 +114,7 @@ static bool synfin_file_next(struct synfin_file *sf, struct synfin_event *ev)
 		return true;
 	}
 	while (synfin_cursor_next(&sf->cursor, ev)) {
-		if (synfin_filter_match(&sf->filter, ev) &&
-		    (!sf->own_netns || ev->netns == sf->own_netns ||
-		     ev->kind == SYNFIN_EV_LOST))
+		if (synfin_filter_match(&sf->filter, ev))
 			return true;
 		sf->cursor.delivered--;
 		sf->filtered++;
@@ -249,7 +260,8 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 			return -EINVAL;
 		if (sf->own_netns && q.netns && q.netns != sf->own_netns)
 			return -EPERM;
-		err = synfin_timewait_query(&q, current->nsproxy->net_ns->ns.inum);
+		/* netns 0: the file's own, whatever netns the caller is in now. */
+		err = synfin_timewait_query(&q, sf->net->ns.inum);
 		if (err)
 			return err;
 		return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;
@@ -299,6 +311,17 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 			err = -EFAULT;
 		kfree(t);
 		return err;
+	}
+
+	case SYNFIN_IOC_HEALTH: {
+		struct synfin_health h;
+
+		if (sf->own_netns)
+			return -EPERM;
+		memset(&h, 0, sizeof(h));
+		synfin_owner_health(&h);
+		synfin_timewait_health(&h);
+		return copy_to_user(uarg, &h, sizeof(h)) ? -EFAULT : 0;
 	}
 
 	case SYNFIN_IOC_REWIND:

@@ -4,9 +4,18 @@
  * process acts on it (connect, listen, accept), so events that run later in
  * softirq, where `current` is whoever was interrupted, still name the owner.
  * A passive-open child inherits its listener's owner until it is accepted.
+ *
+ * An entry goes when its socket's CLOSE is recorded. One whose CLOSE was
+ * not seen (a hook skipped, a race with accept()) would stay for good and,
+ * once the cache is full, every new owner would be dropped: entries not
+ * used for owner_idle_s seconds are swept out, and a full cache sweeps at
+ * once. A swept socket that acts again in process context is learnt anew.
  */
 #include <linux/hash.h>
+#include <linux/jiffies.h>
+#include <linux/moduleparam.h>
 #include <linux/kprobes.h>
+#include <linux/module.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/string.h>
@@ -18,14 +27,51 @@
 struct synfin_owner {
 	struct hlist_node node;
 	u64 cookie;
+	unsigned long touched;		/* jiffies: stored or read */
 	u32 pid, tgid;
 	char comm[TASK_COMM_LEN];
 };
+
+#define SYNFIN_OWNER_IDLE_DEFAULT	600	/* s */
+#define SYNFIN_OWNER_IDLE_MAX		86400
+
+static unsigned int synfin_owner_idle_s = SYNFIN_OWNER_IDLE_DEFAULT;
+static atomic64_t synfin_owner_evicted;
+static void synfin_owner_sweep_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(synfin_owner_sweep, synfin_owner_sweep_fn);
+static bool synfin_owner_running;
+
+static int synfin_param_set_owner_idle(const char *val,
+				       const struct kernel_param *kp)
+{
+	unsigned int s;
+
+	if (kstrtouint(val, 0, &s) || !s || s > SYNFIN_OWNER_IDLE_MAX) {
+		pr_err("owner_idle_s=%s invalid: need 1 to %u\n", val,
+		       SYNFIN_OWNER_IDLE_MAX);
+		return -EINVAL;
+	}
+	WRITE_ONCE(synfin_owner_idle_s, s);
+	/* A shorter age takes effect now, not at the old period's end. */
+	if (READ_ONCE(synfin_owner_running))
+		mod_delayed_work(system_unbound_wq, &synfin_owner_sweep, 0);
+	return 0;
+}
+
+static const struct kernel_param_ops synfin_owner_idle_ops = {
+	.set = synfin_param_set_owner_idle,
+	.get = param_get_uint,
+};
+
+module_param_cb(owner_idle_s, &synfin_owner_idle_ops, &synfin_owner_idle_s, 0644);
+MODULE_PARM_DESC(owner_idle_s,
+		 "Forget a cached owner not used for this many seconds, 1 to 86400 (default 600). Writable at run time.");
 
 static struct hlist_head synfin_owner_hash[1 << SYNFIN_OWNER_BITS];
 static raw_spinlock_t synfin_owner_locks[64];
 static struct synfin_pool synfin_owner_pool;
 static atomic64_t synfin_owner_dropped;
+static atomic_t synfin_owner_entries;
 
 static unsigned int synfin_owner_bucket(u64 cookie)
 {
@@ -52,7 +98,7 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
 			       bool keep)
 {
 	unsigned int b = synfin_owner_bucket(cookie);
-	struct synfin_owner *o, *fresh = NULL;
+	struct synfin_owner *o;
 	unsigned long flags;
 
 	if (!cookie)
@@ -65,15 +111,20 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
 	}
 	if (!o) {
 		/* The pool has its own lock; taking it here is a fixed order. */
-		o = fresh = synfin_pool_get(&synfin_owner_pool);
+		o = synfin_pool_get(&synfin_owner_pool);
 		if (!o) {
 			raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
 			atomic64_inc(&synfin_owner_dropped);
+			/* Full: sweep now rather than at the next period. */
+			if (READ_ONCE(synfin_owner_running))
+				mod_delayed_work(system_unbound_wq, &synfin_owner_sweep, 0);
 			return;
 		}
 		o->cookie = cookie;
 		hlist_add_head(&o->node, &synfin_owner_hash[b]);
+		atomic_inc(&synfin_owner_entries);
 	}
+	o->touched = jiffies;
 	o->pid = pid;
 	o->tgid = tgid;
 	memcpy(o->comm, comm, TASK_COMM_LEN);
@@ -101,6 +152,7 @@ bool synfin_owner_get(u64 cookie, struct synfin_event *ev)
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
 	o = synfin_owner_find(b, cookie);
 	if (o) {
+		o->touched = jiffies;
 		ev->pid = o->pid;
 		ev->tgid = o->tgid;
 		memcpy(ev->comm, o->comm, sizeof(ev->comm));
@@ -110,27 +162,24 @@ bool synfin_owner_get(u64 cookie, struct synfin_event *ev)
 	return found;
 }
 
-/* A passive-open child: owned, until accepted, by its listener's owner. */
-void synfin_owner_inherit(u64 child, u64 listener)
+/*
+ * A passive-open child: owned, until accepted, by its listener's owner,
+ * which also goes into @ev.
+ */
+void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev)
 {
-	struct synfin_event tmp;
-
-	if (synfin_owner_get(listener, &tmp))
-		synfin_owner_store(child, tmp.pid, tmp.tgid, tmp.comm, false);
+	if (synfin_owner_get(listener, ev))
+		synfin_owner_store(child, ev->pid, ev->tgid, ev->comm, false);
 }
 
 /*
- * A held child's owner moves from its temporary cookie to the one it kept.
- * If that one has an owner already (TCP Fast Open: accept() ran before the
- * handshake's ACK, and named the acceptor), the acceptor stays.
+ * @ev's owner for the socket with this cookie, unless it has one already
+ * (TCP Fast Open: accept() can run before the handshake's ACK, and named
+ * the acceptor).
  */
-void synfin_owner_move(u64 from, u64 to)
+void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev)
 {
-	struct synfin_event tmp;
-
-	if (synfin_owner_get(from, &tmp))
-		synfin_owner_store(to, tmp.pid, tmp.tgid, tmp.comm, true);
-	synfin_owner_forget(from);
+	synfin_owner_store(cookie, ev->pid, ev->tgid, ev->comm, true);
 }
 
 void synfin_owner_forget(u64 cookie)
@@ -141,11 +190,53 @@ void synfin_owner_forget(u64 cookie)
 
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
 	o = synfin_owner_find(b, cookie);
-	if (o)
+	if (o) {
 		hlist_del(&o->node);
+		atomic_dec(&synfin_owner_entries);
+	}
 	raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
 	if (o)
 		synfin_pool_put(&synfin_owner_pool, o);
+}
+
+/*
+ * Drop entries idle longer than owner_idle_s, one bucket per lock hold
+ * (interrupts are off meanwhile), then come back a quarter of that later.
+ */
+static void synfin_owner_sweep_fn(struct work_struct *work)
+{
+	unsigned long idle = READ_ONCE(synfin_owner_idle_s) * (unsigned long)HZ;
+	unsigned int b;
+
+	for (b = 0; b < ARRAY_SIZE(synfin_owner_hash); b++) {
+		struct synfin_owner *o;
+		struct hlist_node *tmp;
+		HLIST_HEAD(gone);
+		unsigned long flags;
+
+		raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
+		hlist_for_each_entry_safe(o, tmp, &synfin_owner_hash[b], node) {
+			if (time_before(jiffies, o->touched + idle))
+				continue;
+			hlist_del(&o->node);
+			hlist_add_head(&o->node, &gone);
+			atomic_dec(&synfin_owner_entries);
+			atomic64_inc(&synfin_owner_evicted);
+		}
+		raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
+		hlist_for_each_entry_safe(o, tmp, &gone, node)
+			synfin_pool_put(&synfin_owner_pool, o);
+		if (!(b % 256))
+			cond_resched();
+	}
+	queue_delayed_work(system_unbound_wq, &synfin_owner_sweep,
+			   max(idle / 4, 1UL));
+}
+
+void synfin_owner_health(struct synfin_health *h)
+{
+	h->owner_entries = atomic_read(&synfin_owner_entries);
+	h->owner_evicted = atomic64_read(&synfin_owner_evicted);
 }
 
 u64 synfin_owner_dropped_count(void)
@@ -159,6 +250,13 @@ static int synfin_accept_ret(struct kretprobe_instance *ri, struct pt_regs *regs
 	struct sock *sk = (struct sock *)regs_return_value(regs);
 
 	if (!sk || IS_ERR(sk) || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	/*
+	 * Reset before accept() (health checks): its CLOSE, where the entry
+	 * would go, is already recorded. One that closes right after this
+	 * test is left to the sweep.
+	 */
+	if (READ_ONCE(sk->sk_state) == TCP_CLOSE)
 		return 0;
 	synfin_owner_set_current(synfin_sock_cookie(sk));
 	return 0;
@@ -179,7 +277,9 @@ static struct kretprobe synfin_accept_probe = {
  */
 static int synfin_clone_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	synfin_record_note_clone((const struct sock *)regs_get_kernel_argument(regs, 0));
+	/* inet_csk_clone_lock(listener, req, priority) */
+	synfin_record_note_clone((const struct sock *)regs_get_kernel_argument(regs, 0),
+				 (const struct sock *)regs_get_kernel_argument(regs, 1));
 	return 0;
 }
 
@@ -223,6 +323,9 @@ int synfin_owner_init(unsigned int max)
 	synfin_clone_probed = !register_kprobe(&synfin_clone_probe);
 	if (!synfin_clone_probed)
 		pr_warn("cannot probe inet_csk_clone_lock: passive opens may show no owner until accept()\n");
+	WRITE_ONCE(synfin_owner_running, true);
+	queue_delayed_work(system_unbound_wq, &synfin_owner_sweep,
+			   max(synfin_owner_idle_s * (unsigned long)HZ / 4, 1UL));
 	return 0;
 
 destroy_pool:
@@ -238,7 +341,18 @@ void synfin_owner_exit(void)
 	if (synfin_clone_probed)
 		unregister_kprobe(&synfin_clone_probe);
 	unregister_kretprobe(&synfin_accept_probe);
+	/*
+	 * owner_idle_s's setter queues the sweep if this is set; it runs
+	 * under the parameter lock, so none is left half-way when the sweep
+	 * is cancelled for good.
+	 */
+	kernel_param_lock(THIS_MODULE);
+	WRITE_ONCE(synfin_owner_running, false);
+	kernel_param_unlock(THIS_MODULE);
+	cancel_delayed_work_sync(&synfin_owner_sweep);
 	for (i = 0; i < ARRAY_SIZE(synfin_owner_hash); i++)
 		INIT_HLIST_HEAD(&synfin_owner_hash[i]);
+	atomic_set(&synfin_owner_entries, 0);
+	atomic64_set(&synfin_owner_evicted, 0);
 	synfin_pool_destroy(&synfin_owner_pool);
 }

@@ -7,6 +7,7 @@
 #include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
+#include <linux/sock_diag.h>
 #include <linux/string.h>
 #include <net/inet_sock.h>
 #include <net/ipv6.h>
@@ -18,20 +19,22 @@
 struct synfin_cpu_state {
 	u64 seen;
 	u64 filtered;
-	u64 cookie_seq;
 	/*
 	 * A passive-open child's LISTEN->SYN_RECV, held back until the child
 	 * has its real tuple (its next event, normally in the same softirq).
 	 */
 	const struct sock *clone_sk;
+	u64 clone_net_id;
 	struct synfin_event clone_ev;
 	u64 clone_ns;			/* when the held transition happened */
 	/*
-	 * The listener inet_csk_clone_lock() is cloning on this CPU, noted
-	 * at its entry (owner.c) and taken by the clone's event, in the same
-	 * task. The net and task are compared, never dereferenced.
+	 * The listener inet_csk_clone_lock() is cloning on this CPU, and the
+	 * cookie the child will carry (its request sock's), noted at its
+	 * entry (owner.c) and taken by the clone's event, in the same task.
+	 * The net and task are compared, never dereferenced.
 	 */
 	u64 listener_cookie;
+	u64 child_cookie;
 	const struct net *listener_net;
 	const struct task_struct *listener_task;
 	u16 listener_family;
@@ -55,7 +58,7 @@ static DEFINE_PER_CPU(struct synfin_cpu_counts, synfin_cpu_counts);
  * interrupts off (every producer holds them off already, for its own
  * per-CPU or locked state), so neither step saves and restores them again.
  */
-void synfin_record_commit(const struct synfin_event *ev)
+void synfin_record_commit(const struct synfin_event *ev, u64 net_id)
 {
 	struct synfin_cpu_counts *c;
 
@@ -68,7 +71,7 @@ void synfin_record_commit(const struct synfin_event *ev)
 		c->tw_enter++;
 	else if (ev->kind == SYNFIN_EV_TW_EXIT && ev->tw_reason < SYNFIN_TW_REASONS)
 		c->tw_exit[ev->tw_reason]++;
-	synfin_ring_write(ev);
+	synfin_ring_write(ev, net_id);
 }
 
 void synfin_record_transitions(struct synfin_transitions *t)
@@ -88,34 +91,23 @@ void synfin_record_transitions(struct synfin_transitions *t)
 	}
 }
 
-static u64 synfin_new_cookie(void)
-{
-	return BIT_ULL(52) | ((u64)(raw_smp_processor_id() & 0xfff) << 40) |
-	       (this_cpu_inc_return(synfin_cpu_state.cookie_seq) &
-		GENMASK_ULL(39, 0));
-}
-
 /*
- * The socket's cookie, as `ss -e` and BPF see it. The kernel's generator
- * (sock_gen_cookie) is not exported, so a socket without one gets a value
- * from a per-CPU sequence with bit 52 set, stored the way the kernel stores
- * its own (cmpxchg from 0, once): whoever asks later gets the same value.
- * The kernel counts up from 1 and would need 2^52 sockets to meet that
- * range; staying below 2^53 keeps every cookie exact in JSON (doubles).
+ * The socket's cookie as the kernel gives it (`ss -e`'s sk:, SO_COOKIE,
+ * BPF): read, or generated once by the kernel's own generator through
+ * sock_diag_save_cookie(), as sock_diag does for `ss`. Works on full,
+ * timewait and request socks alike (the field is in sock_common). synfin
+ * never writes a value of its own: after a reload a private counter would
+ * hand out cookies that live sockets already carry.
  */
-static u64 synfin_cookie_store(const struct sock *csk, u64 fresh)
-{
-	struct sock *sk = (struct sock *)csk;	/* only the lazy cookie field */
-	u64 prev = atomic64_cmpxchg(&sk->sk_cookie, 0, fresh);
-
-	return prev ? prev : fresh;
-}
-
 u64 synfin_sock_cookie(const struct sock *sk)
 {
 	u64 cookie = atomic64_read(&sk->sk_cookie);
+	u32 halves[2];
 
-	return cookie ? cookie : synfin_cookie_store(sk, synfin_new_cookie());
+	if (likely(cookie))
+		return cookie;
+	sock_diag_save_cookie((struct sock *)sk, halves);
+	return halves[0] | (u64)halves[1] << 32;
 }
 
 static void synfin_fill_tuple(struct synfin_event *ev, const struct sock *sk)
@@ -183,7 +175,7 @@ static void synfin_flush_clone(struct synfin_cpu_state *cs)
 	if (!cs->clone_ev.dport)
 		cs->clone_ev.flags |= SYNFIN_F_LISTENER_TUPLE;
 	synfin_clone_held(cs);
-	synfin_record_commit(&cs->clone_ev);
+	synfin_record_commit(&cs->clone_ev, cs->clone_net_id);
 	cs->clone_sk = NULL;
 }
 
@@ -191,18 +183,27 @@ static void synfin_flush_clone(struct synfin_cpu_state *cs)
  * inet_csk_clone_lock() is about to clone @listener on this CPU: its
  * child's LISTEN->SYN_RECV comes next, inside that call.
  */
-void synfin_record_note_clone(const struct sock *listener)
+void synfin_record_note_clone(const struct sock *listener,
+			      const struct sock *req)
 {
 	struct synfin_cpu_state *cs;
 	unsigned long flags;
-	u64 cookie;
+	u64 cookie, child;
 
 	if (listener->sk_protocol != IPPROTO_TCP)
 		return;
 	cookie = synfin_sock_cookie(listener);
+	/*
+	 * inet_csk_clone_lock() copies the request sock's cookie into the
+	 * child (before its first event from 7.x, right after before that):
+	 * given one now, the child has it from birth, known at its first
+	 * event. `ss` gives request socks cookies the same way.
+	 */
+	child = synfin_sock_cookie(req);
 	local_irq_save(flags);
 	cs = this_cpu_ptr(&synfin_cpu_state);
 	cs->listener_cookie = cookie;
+	cs->child_cookie = child;
 	cs->listener_net = sock_net(listener);
 	cs->listener_task = current;
 	cs->listener_family = listener->sk_family;
@@ -210,60 +211,67 @@ void synfin_record_note_clone(const struct sock *listener)
 }
 
 /*
- * The cookie of the listener a fresh child was cloned from: the clone
- * probe's note, if it is about this child. Clones run with BH off, so the
- * note and the event normally come one right after the other on this CPU;
- * on PREEMPT_RT a BH section can be preempted, and another task's clone
- * come in between: a note from another task (or netns, or family) is not
- * this child's. The local port is not compared: with TPROXY or sk_lookup
- * the child's port is the packet's, not the listener's.
- * Without a note, the child's own cookie field: where the event fires
- * right after sk_clone_lock() (before 7.x) it still holds the listener's
- * copy. From 7.x the kernel first copies the request sock's cookie in
- * (inet_csk_clone_lock() moved inet_sk_set_state() after the tuple and
- * cookie are set), and no owner is cached under a request sock's cookie:
- * the owner stays unknown rather than wrong.
+ * The clone probe's note, if it is about this child: its listener's and
+ * its own cookie. Clones run with BH off, so the note and the event
+ * normally come one right after the other on this CPU; on PREEMPT_RT a BH
+ * section can be preempted, and another task's clone come in between: a
+ * note from another task (or netns, or family) is not this child's. The
+ * local port is not compared: with TPROXY or sk_lookup the child's port is
+ * the packet's, not the listener's.
  */
-static u64 synfin_clone_listener(struct synfin_cpu_state *cs,
-				 const struct sock *sk)
+static bool synfin_clone_note_take(struct synfin_cpu_state *cs,
+				   const struct sock *sk, u64 *listener,
+				   u64 *child)
 {
-	u64 cookie = cs->listener_cookie;
+	bool ours = cs->listener_cookie && cs->listener_task == current &&
+		    cs->listener_net == sock_net(sk) &&
+		    cs->listener_family == sk->sk_family;
 
+	*listener = cs->listener_cookie;
+	*child = cs->child_cookie;
 	cs->listener_cookie = 0;
-	if (cookie && cs->listener_task == current &&
-	    cs->listener_net == sock_net(sk) &&
-	    cs->listener_family == sk->sk_family)
-		return cookie;
-	return atomic64_read(&sk->sk_cookie);
+	return ours;
 }
 
 /*
  * LISTEN->SYN_RECV fires inside inet_csk_clone_lock() on the fresh child.
- * Before 7.x its cookie field still holds the listener's copy (right after,
- * the kernel overwrites it with the request sock's, usually 0) and its
- * tuple is the listener's, remote end unset; from 7.x both are already the
- * child's. Keep the event on this CPU with a cookie of its own, owned by
- * the listener's owner, and complete it at the child's next event.
+ * Before 7.x its tuple is the listener's, remote end unset, and its cookie
+ * field still holds the listener's copy (the request sock's replaces it
+ * right after); from 7.x both are already the child's. The event waits on
+ * this CPU for the child's next event (normally in the same softirq),
+ * which gives the real tuple, and carries its owner, the listener's.
+ *
+ * With the clone probe's note the child's cookie is known now. Without it
+ * (the probe could not be registered): from 7.x the child's own cookie,
+ * with no owner; before, the listener is the cookie field's copy, and the
+ * child's cookie is taken when the event completes (0 if it never does).
  */
 static void synfin_hold_clone(struct synfin_cpu_state *cs,
 			      const struct sock *sk, struct synfin_event *ev)
 {
-	u64 listener = synfin_clone_listener(cs, sk);
+	u64 listener, child;
 
 	synfin_flush_clone(cs);
-	ev->cookie = synfin_new_cookie();
-	if (listener)
-		synfin_owner_inherit(ev->cookie, listener);
-	synfin_owner_get(ev->cookie, ev);
+	if (synfin_clone_note_take(cs, sk, &listener, &child)) {
+		ev->cookie = child;
+		synfin_owner_inherit(child, listener, ev);
+	} else if (ev->dport) {
+		ev->cookie = synfin_sock_cookie(sk);
+	} else {
+		listener = atomic64_read(&sk->sk_cookie);
+		if (listener)
+			synfin_owner_get(listener, ev);
+	}
 	if (!synfin_in_task())
 		ev->flags |= SYNFIN_F_SOFTIRQ;
 	cs->clone_ev = *ev;
 	cs->clone_sk = sk;
+	cs->clone_net_id = synfin_net_id(sock_net(sk));
 	cs->clone_ns = ktime_get_ns();
 }
 
 static void synfin_complete_clone(struct synfin_cpu_state *cs,
-				  const struct sock *sk, u64 cookie)
+				  const struct sock *sk)
 {
 	/*
 	 * Now with the real tuple. It is stamped as it goes into the ring,
@@ -271,15 +279,16 @@ static void synfin_complete_clone(struct synfin_cpu_state *cs,
 	 * in a different place by readers that read before and after it.
 	 */
 	synfin_fill_tuple(&cs->clone_ev, sk);
-	/*
-	 * The child kept a cookie of its own (its request sock had one, from
-	 * ss or BPF): its owner goes under that one.
-	 */
-	if (cookie != cs->clone_ev.cookie)
-		synfin_owner_move(cs->clone_ev.cookie, cookie);
-	cs->clone_ev.cookie = cookie;
+	if (!cs->clone_ev.cookie) {
+		/* Held without a note: the child's cookie now, and the
+		 * listener's owner under it, unless accept() named one
+		 * already (TCP Fast Open accepts before the ACK). */
+		cs->clone_ev.cookie = synfin_sock_cookie(sk);
+		if (cs->clone_ev.pid)
+			synfin_owner_adopt(cs->clone_ev.cookie, &cs->clone_ev);
+	}
 	synfin_clone_held(cs);
-	synfin_record_commit(&cs->clone_ev);
+	synfin_record_commit(&cs->clone_ev, cs->clone_net_id);
 	cs->clone_sk = NULL;
 }
 
@@ -322,16 +331,11 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		goto out;
 	}
 
-	if (cs->clone_sk == sk) {
-		/* The held child's cookie goes into the child now, for good. */
-		cookie = atomic64_read(&sk->sk_cookie);
-		if (!cookie)
-			cookie = synfin_cookie_store(sk, cs->clone_ev.cookie);
-		synfin_complete_clone(cs, sk, cookie);
-	} else {
+	if (cs->clone_sk == sk)
+		synfin_complete_clone(cs, sk);
+	else
 		synfin_flush_clone(cs);
-		cookie = synfin_sock_cookie(sk);
-	}
+	cookie = synfin_sock_cookie(sk);
 	ev.cookie = cookie;
 	synfin_fill_owner(&ev, oldstate, newstate);
 
@@ -343,7 +347,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		/* A closed socket may connect again: it caches anew then. */
 		synfin_owner_forget(cookie);
 	}
-	synfin_record_commit(&ev);
+	synfin_record_commit(&ev, synfin_net_id(sock_net(sk)));
 out:
 	local_irq_restore(flags);
 }

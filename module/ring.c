@@ -34,6 +34,12 @@
 
 struct synfin_slot {
 	u64 seq;			/* sequence of ev, or SYNFIN_SLOT_BUSY */
+	/*
+	 * The netns the record is about (synfin_net_id(): never reused while
+	 * the kernel runs), for readers restricted to one netns. Kept beside
+	 * the record, not in it: readers never see it.
+	 */
+	u64 net_id;
 	struct synfin_event ev;
 };
 
@@ -79,11 +85,32 @@ atomic_long_t synfin_mem_bytes = ATOMIC_LONG_INIT(0);
 
 static size_t synfin_ring_bytes;
 
+/* The per-CPU slot arrays allocated so far (NULL ones are skipped). */
+static void synfin_ring_free_slots(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct synfin_cpu_ring *r = per_cpu_ptr(synfin_rings, cpu);
+
+		vfree(r->slots);
+		r->slots = NULL;
+	}
+	free_percpu(synfin_rings);
+	synfin_rings = NULL;
+}
+
+/*
+ * The wake-up irq_work and hrtimer are set up only once every ring is in
+ * place, so a failed allocation unwinds memory alone: an hrtimer that was
+ * never initialised must not be cancelled.
+ */
 int synfin_ring_init(unsigned int records_per_cpu)
 {
 	int cpu;
 
 	synfin_ring_mask = records_per_cpu - 1;
+	/* Zeroed: a CPU whose slots are not allocated yet has slots NULL. */
 	synfin_rings = alloc_percpu(struct synfin_cpu_ring);
 	if (!synfin_rings)
 		return -ENOMEM;
@@ -111,23 +138,18 @@ int synfin_ring_init(unsigned int records_per_cpu)
 	return 0;
 
 free_slots:
-	synfin_ring_exit();
+	synfin_ring_free_slots();
 	return -ENOMEM;
 }
 
 /* Callers have unhooked producers and waited for them to finish. */
 void synfin_ring_exit(void)
 {
-	int cpu;
-
 	if (!synfin_rings)
 		return;
 	irq_work_sync(&synfin_wake_work);
 	hrtimer_cancel(&synfin_wake_timer);
-	for_each_possible_cpu(cpu)
-		vfree(per_cpu_ptr(synfin_rings, cpu)->slots);
-	free_percpu(synfin_rings);
-	synfin_rings = NULL;
+	synfin_ring_free_slots();
 	synfin_mem_account(-(long)synfin_ring_bytes);
 	synfin_ring_bytes = 0;
 }
@@ -137,7 +159,7 @@ void synfin_ring_exit(void)
  * NMI, with interrupts off: a hardirq or nested softirq on this CPU cannot
  * interleave with the slot being written.
  */
-void synfin_ring_write(const struct synfin_event *ev)
+void synfin_ring_write(const struct synfin_event *ev, u64 net_id)
 {
 	struct synfin_cpu_ring *r;
 	struct synfin_slot *slot;
@@ -150,6 +172,7 @@ void synfin_ring_write(const struct synfin_event *ev)
 	WRITE_ONCE(slot->seq, SYNFIN_SLOT_BUSY);
 	smp_wmb();
 	slot->ev = *ev;
+	slot->net_id = net_id;
 	/*
 	 * Stamped here, irqs off, so each CPU's ring is in time order, which
 	 * the readers' merge relies on. A producer may pass a time only if it
@@ -185,11 +208,12 @@ struct wait_queue_head *synfin_ring_waitqueue(void)
 	return &synfin_waitq;
 }
 
-int synfin_cursor_init(struct synfin_cursor *c)
+int synfin_cursor_init(struct synfin_cursor *c, u64 net_id)
 {
 	int cpu;
 
 	memset(c, 0, sizeof(*c));
+	c->net_id = net_id;
 	c->pos = kcalloc(nr_cpu_ids, sizeof(*c->pos), GFP_KERNEL);
 	c->peek = kvcalloc(nr_cpu_ids, sizeof(*c->peek), GFP_KERNEL);
 	c->peeked = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
@@ -231,12 +255,19 @@ void synfin_cursor_rewind(struct synfin_cursor *c)
 	bitmap_zero(c->peeked, nr_cpu_ids);
 }
 
-/* n records this reader will never get: count them and report in-stream. */
+/*
+ * n records this reader will never get: count them and report in-stream.
+ * A reader restricted to one netns cannot tell how many of them were its
+ * own, and must not learn how busy the others were: it counts one per
+ * loss, whatever its size.
+ */
 void synfin_cursor_lose(struct synfin_cursor *c, u64 n)
 {
+	atomic64_add(n, &synfin_lost_overrun);
+	if (c->net_id)
+		n = 1;
 	c->lost_pending += n;
 	c->lost += n;
-	atomic64_add(n, &synfin_lost_overrun);
 }
 
 /* Copy the next record of @cpu's ring into c->peek[cpu]. */
@@ -249,7 +280,7 @@ static bool synfin_cursor_peek(struct synfin_cursor *c, int cpu)
 		u64 head = smp_load_acquire(&r->head);
 		u64 pos = c->pos[cpu];
 		struct synfin_slot *slot;
-		u64 seq;
+		u64 seq, net_id = 0;
 
 		if (pos >= head)
 			return false;
@@ -262,6 +293,7 @@ static bool synfin_cursor_peek(struct synfin_cursor *c, int cpu)
 		seq = READ_ONCE(slot->seq);
 		smp_rmb();
 		if (seq == pos) {
+			net_id = READ_ONCE(slot->net_id);
 			c->peek[cpu] = slot->ev;
 			smp_rmb();
 			seq = READ_ONCE(slot->seq);
@@ -276,6 +308,9 @@ static bool synfin_cursor_peek(struct synfin_cursor *c, int cpu)
 			continue;
 		}
 		c->pos[cpu] = pos + 1;
+		/* Another netns's record: not there, for this reader. */
+		if (c->net_id && net_id != c->net_id)
+			continue;
 		__set_bit(cpu, c->peeked);
 		return true;
 	}
@@ -357,7 +392,11 @@ bool synfin_cursor_ready(struct synfin_cursor *c)
 	return false;
 }
 
-/* Records ready for this reader now (lost ones not included). */
+/*
+ * Records ready for this reader now (lost ones not included). A reader of
+ * one netns counts its own only, from the slots' tags (a record being
+ * overwritten meanwhile may be miscounted: this is a gauge).
+ */
 u64 synfin_cursor_pending(struct synfin_cursor *c)
 {
 	u64 size = (u64)synfin_ring_mask + 1, n;
@@ -365,10 +404,21 @@ u64 synfin_cursor_pending(struct synfin_cursor *c)
 
 	n = bitmap_weight(c->peeked, nr_cpu_ids);
 	for_each_possible_cpu(cpu) {
-		u64 head = smp_load_acquire(&per_cpu_ptr(synfin_rings, cpu)->head);
+		struct synfin_cpu_ring *r = per_cpu_ptr(synfin_rings, cpu);
+		u64 head = smp_load_acquire(&r->head), pos;
 
-		if (head > c->pos[cpu])
-			n += min(head - c->pos[cpu], size);
+		if (head <= c->pos[cpu])
+			continue;
+		pos = max(c->pos[cpu], head > size ? head - size : 0);
+		if (!c->net_id) {
+			n += head - pos;
+			continue;
+		}
+		for (; pos < head; pos++) {
+			n += READ_ONCE(r->slots[pos & synfin_ring_mask].net_id) == c->net_id;
+			if (!(pos & 4095))
+				cond_resched();
+		}
 	}
 	return n;
 }

@@ -28,7 +28,7 @@ struct synfin_pool_chunk;
 extern unsigned int synfin_wake_delay_us;
 int synfin_ring_init(unsigned int records_per_cpu);
 void synfin_ring_exit(void);
-void synfin_ring_write(const struct synfin_event *ev);	/* irqs off */
+void synfin_ring_write(const struct synfin_event *ev, u64 net_id);	/* irqs off */
 
 /*
  * A reader's position: one cursor per CPU ring, plus the record peeked at
@@ -47,6 +47,7 @@ static inline void synfin_mem_account(long bytes)
 }
 
 struct synfin_cursor {
+	u64 net_id;			/* only this netns's records; 0: all */
 	u64 *pos;			/* [nr_cpu_ids] next sequence to read */
 	struct synfin_event *peek;	/* [nr_cpu_ids] */
 	unsigned long *peeked;		/* bitmap: peek[cpu] is valid */
@@ -56,7 +57,7 @@ struct synfin_cursor {
 	size_t bytes;			/* allocated for pos, peek, peeked */
 };
 
-int synfin_cursor_init(struct synfin_cursor *c);
+int synfin_cursor_init(struct synfin_cursor *c, u64 net_id);
 void synfin_cursor_destroy(struct synfin_cursor *c);
 void synfin_cursor_rewind(struct synfin_cursor *c);
 bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out);
@@ -89,10 +90,10 @@ void synfin_pool_put(struct synfin_pool *p, void *node);
 
 /* record.c: struct sock -> struct synfin_event */
 void synfin_record_state(const struct sock *sk, int oldstate, int newstate);
-void synfin_record_commit(const struct synfin_event *ev);	/* irqs off */
+void synfin_record_commit(const struct synfin_event *ev, u64 net_id);	/* irqs off */
 void synfin_record_transitions(struct synfin_transitions *t);
 void synfin_record_note_handoff(const struct sock *sk);
-void synfin_record_note_clone(const struct sock *listener);
+void synfin_record_note_clone(const struct sock *listener, const struct sock *req);
 void synfin_record_stats(struct synfin_stats *st);
 u64 synfin_sock_cookie(const struct sock *sk);
 
@@ -101,9 +102,10 @@ int synfin_owner_init(unsigned int max);
 void synfin_owner_exit(void);
 void synfin_owner_set_current(u64 cookie);
 bool synfin_owner_get(u64 cookie, struct synfin_event *ev);
-void synfin_owner_inherit(u64 child, u64 listener);
+void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev);
+void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev);
 void synfin_owner_forget(u64 cookie);
-void synfin_owner_move(u64 from, u64 to);
+void synfin_owner_health(struct synfin_health *h);
 u64 synfin_owner_dropped_count(void);
 u64 synfin_owner_missed(void);
 
@@ -115,6 +117,7 @@ int synfin_timewait_query(struct synfin_tw_query *q, u32 caller_netns);
 int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only);
 u64 synfin_timewait_untracked(void);
 u64 synfin_timewait_missed(void);
+void synfin_timewait_health(struct synfin_health *h);
 
 /* hook_tracepoint.c, hook_kprobe.c */
 int synfin_hook_tracepoint_register(void);
@@ -140,10 +143,16 @@ u64 synfin_hook_kprobe_missed(void);
  * ({IN-NMI} usage): tried and reverted. Skipped hits are counted instead.
  */
 /*
- * in_task() of the code a probe interrupted. The kernel enters an int3
- * trap like an NMI (NMI and hardirq counts raised), so in an int3 kprobe
- * handler in_task() is always false; take that level off. The tracepoint
- * probe and ftrace-based kprobes (Debian's) run in the caller's context.
+ * Whether the code a probe interrupted is a task acting on its own
+ * sockets: process context with bottom halves on. With BH off a task can
+ * be running the stack for packets that are not its business: a tun/tap
+ * writer (VPN daemons: tun_get_user() feeds the stack under
+ * local_bh_disable()), threaded NAPI, busy polling. softirq_count() covers
+ * both serving and disabled BH, on PREEMPT_RT too (there it is per task).
+ * The kernel enters an int3 trap like an NMI (NMI and hardirq counts
+ * raised), so in an int3 kprobe handler in_task() is always false; take
+ * that level off. The tracepoint probe and ftrace-based kprobes (Debian's)
+ * run in the caller's context.
  */
 static inline bool synfin_in_task(void)
 {
@@ -151,7 +160,7 @@ static inline bool synfin_in_task(void)
 
 	if (in_nmi())
 		irq -= NMI_OFFSET + HARDIRQ_OFFSET;
-	return !irq && !in_serving_softirq();
+	return !irq && !softirq_count();
 }
 
 static inline void synfin_kp_unoptimized(struct kprobe *p, struct pt_regs *regs,

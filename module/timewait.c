@@ -524,7 +524,7 @@ static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 			t->enter_ns = ev.ts_ns;
 			ev.tw_count = t->ns->c.total;
 			/* In the lock: the counts in the ring follow time order. */
-			synfin_record_commit(&ev);
+			synfin_record_commit(&ev, synfin_net_id(twsk_net(tw)));
 		}
 	}
 	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
@@ -562,7 +562,7 @@ static int synfin_kp_kill(struct kprobe *p, struct pt_regs *regs)
 		if (!(t->flags & SYNFIN_F_TW_NO_ENTRY))
 			ev.tw_duration_ns = ev.ts_ns - t->enter_ns;
 		ev.tw_count = synfin_untrack(t);
-		synfin_record_commit(&ev);
+		synfin_record_commit(&ev, synfin_net_id(twsk_net(tw)));
 	}
 	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
 	return 0;
@@ -666,7 +666,7 @@ static int synfin_kp_reschedule(struct kprobe *p, struct pt_regs *regs)
 		ev.tw_count = t->ns->c.total;
 		synfin_twsock_owner(&ev, t);
 		t->substate = tw->tw_substate;
-		synfin_record_commit(&ev);
+		synfin_record_commit(&ev, synfin_net_id(twsk_net(tw)));
 	}
 	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
 	return 0;
@@ -884,6 +884,10 @@ int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only)
 u64 synfin_timewait_untracked(void)
 {
 	return READ_ONCE(synfin_tw_untracked);
+}
+
+void synfin_timewait_health(struct synfin_health *h)
+{
 }
 
 /* /proc/net/synfin_tw: the reading netns's counts, for people to `cat`. */

@@ -92,7 +92,9 @@ struct synfin_event {
 #define SYNFIN_EVENT_SIZE	128
 
 /* struct synfin_event.flags */
-#define SYNFIN_F_SOFTIRQ	0x01	/* recorded outside process context */
+/* Recorded in softirq, or in a task with bottom halves off (tun writers,
+ * busy poll): not the owner's own act. */
+#define SYNFIN_F_SOFTIRQ	0x01
 /* The full socket closes because a timewait sock took the connection over
  * (the CLOSE right after a SYNFIN_EV_TW_ENTER of the same cookie). */
 #define SYNFIN_F_TW_HANDOFF	0x02
@@ -236,6 +238,23 @@ struct synfin_filter {
 };
 
 /*
+ * SYNFIN_IOC_HEALTH: how synfin's own tables stand against the kernel's
+ * truth, module-wide (so, like SYNFIN_IOC_STATS, for the all-namespaces
+ * view only). Every counter counts since load; all are expected to stay 0
+ * but owner_entries and tw_reconciles.
+ */
+struct synfin_health {
+	__u64 owner_entries;	/* owners cached now */
+	__u64 owner_evicted;	/* cached owners swept out unused (owner_idle_s) */
+	__u64 tw_stale;		/* timewait entries whose exit was missed, found
+				 * when their memory came back as a new sock */
+	__u64 tw_drift;		/* timewait socks by which a netns's count
+				 * differed from the kernel's, corrected */
+	__u64 tw_reconciles;	/* reconcile passes against the kernel's counts */
+	__u64 __reserved[11];
+};
+
+/*
  * SYNFIN_IOC_TRANSITIONS: state-change counts since load, by old and new
  * state ([old][new], enum synfin_tcp_state), for every recorded TCP
  * transition (SYNFIN_EV_STATE records, before any reader or filter), and
@@ -279,6 +298,7 @@ enum synfin_hook {
 #define SYNFIN_IOC_TW_NETNS	_IOWR(SYNFIN_IOC_MAGIC, 0x07, struct synfin_tw_netns_list)
 #define SYNFIN_IOC_SET_FILTER	_IOW(SYNFIN_IOC_MAGIC, 0x08, struct synfin_filter)
 #define SYNFIN_IOC_TRANSITIONS	_IOR(SYNFIN_IOC_MAGIC, 0x09, struct synfin_transitions)
+#define SYNFIN_IOC_HEALTH	_IOR(SYNFIN_IOC_MAGIC, 0x0a, struct synfin_health)
 
 /*
  * Capture files (`synfin -w`): this header, then whole records.

@@ -81,4 +81,22 @@ static inline void synfin_hrtimer_setup(struct hrtimer *timer,
 #define synfin_compat_set_state(sk, state)	tcp_set_state(sk, state)
 #endif
 
+/*
+ * A netns identity never reused while the kernel runs: net_cookie, set at
+ * netns creation from 5.12. On 5.10 it is generated lazily by a function
+ * modules cannot call: the struct's address, which readers that pin their
+ * net (get_net) can compare safely against nets alive at the same time.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 12, 0)
+static inline u64 synfin_net_id(const struct net *net)
+{
+	return net->net_cookie;
+}
+#else
+static inline u64 synfin_net_id(const struct net *net)
+{
+	return (unsigned long)net;
+}
+#endif
+
 #endif /* _SYNFIN_COMPAT_H */
