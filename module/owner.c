@@ -244,29 +244,83 @@ u64 synfin_owner_dropped_count(void)
 	return atomic64_read(&synfin_owner_dropped);
 }
 
-/* accept() returned a child socket: its owner is the accepting process. */
-static int synfin_accept_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+/* accept() hands @sk to the calling process: it owns the socket now. */
+static void synfin_owner_accepted(struct sock *sk)
 {
-	struct sock *sk = (struct sock *)regs_return_value(regs);
-
 	if (!sk || IS_ERR(sk) || sk->sk_protocol != IPPROTO_TCP)
-		return 0;
+		return;
 	/*
 	 * Reset before accept() (health checks): its CLOSE, where the entry
 	 * would go, is already recorded. One that closes right after this
 	 * test is left to the sweep.
 	 */
 	if (READ_ONCE(sk->sk_state) == TCP_CLOSE)
-		return 0;
+		return;
 	synfin_owner_set_current(synfin_sock_cookie(sk));
+}
+
+/*
+ * Where accept() gives the child to the acceptor: sock_graft() calls
+ * security_sock_graft(sk, parent) in the accepting task (inet_accept(),
+ * and __inet_accept() from 6.10, io_uring and kernel_accept() included).
+ * An entry probe: a thread parked in a blocking accept() holds nothing,
+ * where a return probe on inet_csk_accept() holds one of its maxactive
+ * instances for as long as it waits.
+ */
+static int synfin_graft_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	synfin_owner_accepted((struct sock *)regs_get_kernel_argument(regs, 0));
+	return 0;
+}
+
+static struct kprobe synfin_graft_probe = {
+	.symbol_name	= "security_sock_graft",
+	.pre_handler	= synfin_graft_pre,
+	.post_handler	= synfin_kp_unoptimized,
+};
+
+/*
+ * Without security_sock_graft() (CONFIG_SECURITY_NETWORK off, where it is
+ * an empty inline): inet_csk_accept()'s return, with room for this many
+ * threads blocked in accept() at once; beyond, accepts are missed and
+ * counted (hook_missed).
+ */
+#define SYNFIN_ACCEPT_MAXACTIVE	4096
+
+static int synfin_accept_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	synfin_owner_accepted((struct sock *)regs_return_value(regs));
 	return 0;
 }
 
 static struct kretprobe synfin_accept_probe = {
 	.kp.symbol_name	= "inet_csk_accept",
 	.handler	= synfin_accept_ret,
-	.maxactive	= 64,
+	.maxactive	= SYNFIN_ACCEPT_MAXACTIVE,
 };
+
+static bool synfin_accept_by_graft;
+
+static int synfin_accept_register(void)
+{
+	int err;
+
+	synfin_accept_by_graft = !register_kprobe(&synfin_graft_probe);
+	if (synfin_accept_by_graft)
+		return 0;
+	err = register_kretprobe(&synfin_accept_probe);
+	if (err)
+		pr_err("cannot probe security_sock_graft or inet_csk_accept (owner of accepted sockets): %d\n", err);
+	return err;
+}
+
+static void synfin_accept_unregister(void)
+{
+	if (synfin_accept_by_graft)
+		unregister_kprobe(&synfin_graft_probe);
+	else
+		unregister_kretprobe(&synfin_accept_probe);
+}
 
 /*
  * A passive open's child is cloned from its listener: note which, so the
@@ -297,7 +351,7 @@ static struct kprobe synfin_clone_probe = {
 u64 synfin_owner_missed(void)
 {
 	return (u64)synfin_accept_probe.nmissed + synfin_accept_probe.kp.nmissed +
-	       synfin_clone_probe.nmissed;
+	       synfin_graft_probe.nmissed + synfin_clone_probe.nmissed;
 }
 
 int synfin_owner_init(unsigned int max)
@@ -311,11 +365,9 @@ int synfin_owner_init(unsigned int max)
 			       min(max, 4096U), max);
 	if (err)
 		return err;
-	err = register_kretprobe(&synfin_accept_probe);
-	if (err) {
-		pr_err("cannot probe inet_csk_accept (owner of accepted sockets): %d\n", err);
+	err = synfin_accept_register();
+	if (err)
 		goto destroy_pool;
-	}
 	/*
 	 * Optional: without it a passive open's first events take the owner
 	 * from the child's cookie field, right before 7.x only.
@@ -340,7 +392,7 @@ void synfin_owner_exit(void)
 
 	if (synfin_clone_probed)
 		unregister_kprobe(&synfin_clone_probe);
-	unregister_kretprobe(&synfin_accept_probe);
+	synfin_accept_unregister();
 	/*
 	 * owner_idle_s's setter queues the sweep if this is set; it runs
 	 * under the parameter lock, so none is left half-way when the sweep

@@ -25,24 +25,33 @@ static void synfin_pool_refill(struct work_struct *work)
 {
 	struct synfin_pool *p = container_of(work, struct synfin_pool, refill);
 
-	while (READ_ONCE(p->free) < p->low && p->total < p->max &&
-	       !synfin_pool_grow(p))
+	while (READ_ONCE(p->free) < p->low && !synfin_pool_grow(p))
 		cond_resched();
 }
 
-/* Add one chunk. Process context. */
+/*
+ * Add one chunk. Process context. Growers (the refill work, the load-time
+ * walk) are serialised, so two of them cannot both see room for a chunk
+ * and together take the pool past max.
+ */
 int synfin_pool_grow(struct synfin_pool *p)
 {
-	unsigned int n = min(p->chunk, p->max - p->total), i;
 	struct synfin_pool_chunk *c;
 	unsigned long flags;
+	unsigned int n, i;
 	char *nodes;
 
-	if (!n)
+	mutex_lock(&p->grow_lock);
+	n = min(p->chunk, p->max - p->total);
+	if (!n) {
+		mutex_unlock(&p->grow_lock);
 		return -ENOSPC;
+	}
 	c = kvmalloc(sizeof(*c) + (size_t)n * p->node_size, GFP_KERNEL);
-	if (!c)
+	if (!c) {
+		mutex_unlock(&p->grow_lock);
 		return -ENOMEM;
+	}
 	nodes = (char *)(c + 1);
 	raw_spin_lock_irqsave(&p->lock, flags);
 	c->next = p->chunks;
@@ -57,6 +66,7 @@ int synfin_pool_grow(struct synfin_pool *p)
 	p->total += n;
 	p->bytes += sizeof(*c) + (size_t)n * p->node_size;
 	raw_spin_unlock_irqrestore(&p->lock, flags);
+	mutex_unlock(&p->grow_lock);
 	synfin_mem_account(sizeof(*c) + (size_t)n * p->node_size);
 	return 0;
 }
@@ -66,6 +76,7 @@ int synfin_pool_init(struct synfin_pool *p, size_t node_size,
 {
 	memset(p, 0, sizeof(*p));
 	raw_spin_lock_init(&p->lock);
+	mutex_init(&p->grow_lock);
 	INIT_WORK(&p->refill, synfin_pool_refill);
 	p->node_size = max(node_size, sizeof(struct synfin_pool_node));
 	p->max = max;

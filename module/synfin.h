@@ -72,6 +72,7 @@ void synfin_ring_account(u64 delivered);
 /* pool.c: fixed-size nodes for tables filled from hooks, in any context */
 struct synfin_pool {
 	raw_spinlock_t lock;
+	struct mutex grow_lock;		/* serialises synfin_pool_grow() */
 	void *head;			/* free list */
 	struct synfin_pool_chunk *chunks;
 	unsigned int free, total, max, low, chunk;

@@ -21,6 +21,8 @@ struct snapshot {
 	bool module_wide;	/* stats and transitions readable (CAP_NET_ADMIN) */
 	struct synfin_stats stats;
 	struct synfin_transitions tr;
+	bool have_health;	/* SYNFIN_IOC_HEALTH answered (older modules: ENOTTY) */
+	struct synfin_health health;
 	struct tw_view *ns;		/* one per netns shown */
 	size_t n_ns;
 };
@@ -188,6 +190,20 @@ static void write_module(FILE *f, const struct snapshot *s)
 	plain(f, "synfin_ring_cpus", "gauge", "Per-CPU rings.", st->nr_cpus);
 	family(f, "synfin_hook_info", "gauge", "The hook in use (value always 1).");
 	sample(f, "synfin_hook_info", (const char *const[]){ "hook", hook_name(st->hook), NULL }, 1);
+	if (!s->have_health)
+		return;
+	plain(f, "synfin_owner_cache_entries", "gauge",
+	      "Socket owners cached now.", s->health.owner_entries);
+	plain(f, "synfin_owners_evicted_total", "counter",
+	      "Cached owners swept out unused (owner_idle_s).", s->health.owner_evicted);
+	plain(f, "synfin_timewait_stale_total", "counter",
+	      "Timewait entries whose exit was missed, found when their memory came back as a new sock.",
+	      s->health.tw_stale);
+	plain(f, "synfin_timewait_drift_total", "counter",
+	      "Timewait socks by which a netns's count differed from the kernel's, corrected.",
+	      s->health.tw_drift);
+	plain(f, "synfin_timewait_reconciles_total", "counter",
+	      "Checks of synfin's timewait counts against the kernel's.", s->health.tw_reconciles);
 }
 
 static void snapshot_free(struct snapshot *s)
@@ -236,6 +252,14 @@ static int take_snapshot(struct snapshot *s, int fd, const struct options *opt)
 	if (s->module_wide && ioctl(fd, SYNFIN_IOC_TRANSITIONS, &s->tr)) {
 		report_error("transitions ioctl: %s", strerror(errno));
 		return -1;
+	}
+	s->have_health = s->module_wide;
+	if (s->module_wide && ioctl(fd, SYNFIN_IOC_HEALTH, &s->health)) {
+		if (errno != ENOTTY) {	/* ENOTTY: a module older than this viewer */
+			report_error("health ioctl: %s", strerror(errno));
+			return -1;
+		}
+		s->have_health = false;
 	}
 	if (opt->all_netns) {
 		err = tw_netns_list(fd, &all, &n);

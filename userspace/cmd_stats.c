@@ -3,7 +3,8 @@
  * `synfin stats`: the module's counters since load, from two ioctls:
  * SYNFIN_IOC_STATS (hook, events, delivery, losses, ring) and
  * SYNFIN_IOC_TRANSITIONS (state changes by old and new state, timewait
- * entries and exits by reason). SYNFIN_IOC_READER_STATS is left out: it
+ * entries and exits by reason), and SYNFIN_IOC_HEALTH where the module has
+ * it (owner cache, timewait drift). SYNFIN_IOC_READER_STATS is left out: it
  * describes the calling file, and ours was opened a moment ago.
  */
 #include <errno.h>
@@ -59,7 +60,7 @@ static unsigned long long ring_fill(const struct synfin_stats *s)
 }
 
 static void print_json(const struct synfin_stats *s, const struct synfin_transitions *t,
-		       const struct transition *tr, size_t n)
+		       const struct synfin_health *h, const struct transition *tr, size_t n)
 {
 	json_begin(stdout, "stats");
 	printf("\"hook\": \"%s\", \"seen\": %llu, \"events\": %llu, \"filtered\": %llu, "
@@ -85,13 +86,20 @@ static void print_json(const struct synfin_stats *s, const struct synfin_transit
 		printf("%s\"%s\": %llu", r ? ", " : "", tw_reason_name(r),
 		       (unsigned long long)t->tw_exit[r]);
 	printf("}, \"tw_untracked\": %llu, \"owner_dropped\": %llu, \"hook_missed\": %llu, "
-	       "\"mem_bytes\": %llu}\n",
+	       "\"mem_bytes\": %llu",
 	       (unsigned long long)s->tw_untracked, (unsigned long long)s->owner_dropped,
 	       (unsigned long long)s->hook_missed, (unsigned long long)s->mem_bytes);
+	if (h)
+		printf(", \"health\": {\"owner_entries\": %llu, \"owner_evicted\": %llu, "
+		       "\"tw_stale\": %llu, \"tw_drift\": %llu, \"tw_reconciles\": %llu}",
+		       (unsigned long long)h->owner_entries, (unsigned long long)h->owner_evicted,
+		       (unsigned long long)h->tw_stale, (unsigned long long)h->tw_drift,
+		       (unsigned long long)h->tw_reconciles);
+	printf("}\n");
 }
 
 static void print_table(const struct synfin_stats *s, const struct synfin_transitions *t,
-			const struct transition *tr, size_t n)
+			const struct synfin_health *h, const struct transition *tr, size_t n)
 {
 	unsigned long long exits = 0;
 
@@ -120,6 +128,14 @@ static void print_table(const struct synfin_stats *s, const struct synfin_transi
 	       (unsigned long long)s->hook_missed);
 	printf("memory:      %llu bytes held (rings, node pools, open files)\n",
 	       (unsigned long long)s->mem_bytes);
+	if (h) {
+		printf("owners:      %llu cached, %llu swept out unused (owner_idle_s)\n",
+		       (unsigned long long)h->owner_entries, (unsigned long long)h->owner_evicted);
+		printf("drift:       %llu stale timewait entries, %llu sockets corrected "
+		       "against the kernel's counts in %llu checks\n",
+		       (unsigned long long)h->tw_stale, (unsigned long long)h->tw_drift,
+		       (unsigned long long)h->tw_reconciles);
+	}
 
 	printf("\nevents by transition:\n");
 	if (!n)
@@ -141,6 +157,7 @@ int cmd_stats(const struct options *opt)
 {
 	struct transition tr[SYNFIN_TCP_MAX_STATES * SYNFIN_TCP_MAX_STATES];
 	struct synfin_transitions t;
+	struct synfin_health h, *hp = &h;
 	struct synfin_stats s;
 	struct source src;
 	size_t n;
@@ -151,7 +168,7 @@ int cmd_stats(const struct options *opt)
 	memset(&t, 0, sizeof(t));
 	if (ioctl(src.fd, SYNFIN_IOC_STATS, &s)) {
 		if (errno == EPERM)
-			report_error("%s: module-wide statistics need CAP_NET_ADMIN (without it a reader sees only its own network namespace): run as root on the host", src.name);
+			report_error("%s: module-wide statistics need CAP_NET_ADMIN in the host's network namespace (anywhere else a reader sees only its own network namespace): run as root on the host", src.name);
 		else
 			report_error("%s: stats ioctl: %s", src.name, strerror(errno));
 		goto fail;
@@ -160,12 +177,20 @@ int cmd_stats(const struct options *opt)
 		report_error("%s: transitions ioctl: %s", src.name, strerror(errno));
 		goto fail;
 	}
+	memset(&h, 0, sizeof(h));
+	if (ioctl(src.fd, SYNFIN_IOC_HEALTH, &h)) {
+		if (errno != ENOTTY) {	/* ENOTTY: a module older than this viewer */
+			report_error("%s: health ioctl: %s", src.name, strerror(errno));
+			goto fail;
+		}
+		hp = NULL;
+	}
 	source_close(&src);
 	n = sorted_transitions(&t, tr);
 	if (opt->format == OUT_JSON)
-		print_json(&s, &t, tr, n);
+		print_json(&s, &t, hp, tr, n);
 	else
-		print_table(&s, &t, tr, n);
+		print_table(&s, &t, hp, tr, n);
 	return EXIT_OK;
 fail:
 	source_close(&src);

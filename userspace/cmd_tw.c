@@ -95,7 +95,7 @@ static int tw_fetch(int fd, uint32_t netns, struct tw_view *v)
 	if (!err)
 		return 0;
 	if (netns && err == EPERM)
-		report_error("TIME_WAIT counts of netns %u: another namespace's counts need CAP_NET_ADMIN (run as root on the host)",
+		report_error("TIME_WAIT counts of netns %u: another namespace's counts need CAP_NET_ADMIN in the host's network namespace (run as root on the host)",
 			     netns);
 	else if (netns)
 		report_error("TIME_WAIT query for netns %u: %s (is it a network namespace inode? see ls -l /proc/PID/ns/net)",

@@ -29,8 +29,8 @@ if echo 5000000 >$P 2>/dev/null; then note "wake_delay_us=5000000 accepted at ru
 expect_eq "wake_delay_us after a refused write" "$(cat $P)" 1000 || ok=1
 echo 0 >$P && expect_eq "wake_delay_us set to 0 at run time" "$(cat $P)" 0 || ok=1
 # Readers still get everything with immediate wake-ups, then restore.
-$T/devcheck count >$W/count & rd=$!
-$T/devcheck wait-readers 1 30 || fail "reader did not open"
+$DEVCHECK count >$W/count & rd=$!
+$DEVCHECK wait-readers 1 30 || fail "reader did not open"
 $T/tcpconn serve -p 9600 -n 5 -l 0 & srv=$!
 wait_listen 9600
 $T/tcpconn connect -p 9600 -n 5 -q || fail "client"

@@ -11,13 +11,13 @@ N=${SYNFIN_BURST_N:-200000}
 rmmod synfin && load_module ring_size=4096 || fail "reload with ring_size=4096"
 insmod "$SYNFIN_BENCH_MODULE" || fail "insmod synfin_bench"
 trap 'rmmod synfin_bench 2>/dev/null' EXIT
-stat_of() { $T/devcheck stats | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+stat_of() { $DEVCHECK stats | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 ok=0
 
-$T/devcheck count >$W/stopped & stopped=$!
-$T/devcheck count >$W/raw1 & raw1=$!
-$T/devcheck count >$W/raw2 & raw2=$!
-$T/devcheck wait-readers 3 30 || fail "raw readers did not open"
+$DEVCHECK count >$W/stopped & stopped=$!
+$DEVCHECK count >$W/raw1 & raw1=$!
+$DEVCHECK count >$W/raw2 & raw2=$!
+$DEVCHECK wait-readers 3 30 || fail "raw readers did not open"
 start_reader $W/viewer.json
 viewer=$READER
 kill -STOP $stopped

@@ -3,7 +3,7 @@
 # printed in the same run, with no kernel involved in the replay.
 . tests/vm/lib.sh
 $SYNFIN -w $W/cap.bin & w=$!
-$T/devcheck wait-readers 1 30
+$DEVCHECK wait-readers 1 30
 start_reader $W/live.json
 $T/tcpconn serve -6 -p 9600 -n 20 -l 0 & srv=$!
 wait_listen 9600

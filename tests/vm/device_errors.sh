@@ -5,14 +5,14 @@
 . tests/vm/lib.sh
 ok=0
 expect_eq "device mode" "$(stat -c '%a %U %G' /dev/synfin)" "600 root root" || ok=1
-$T/devcheck abi || ok=1
-$T/devcheck enotty || ok=1
-$T/devcheck efault || ok=1
-$T/devcheck short-read || ok=1
-$T/devcheck eagain || ok=1
+$DEVCHECK abi || ok=1
+$DEVCHECK enotty || ok=1
+$DEVCHECK efault || ok=1
+$DEVCHECK short-read || ok=1
+$DEVCHECK eagain || ok=1
 # poll: nothing for 200 ms, then POLLIN once a connection is made.
-$T/devcheck poll >$W/poll.out & p=$!
-$T/devcheck wait-readers 1 10
+$DEVCHECK poll >$W/poll.out & p=$!
+$DEVCHECK wait-readers 1 10
 sleep 0.5
 $T/tcpconn serve -p 9400 -n 1 -l 0 & srv=$!
 wait_listen 9400

@@ -28,7 +28,7 @@ wait $w1 || fail "watched clients"; wait $w2 || fail "watched client from 127.0.
 wait $bsrv; wait $wsrv; wait $v6srv
 settle 1
 for r in "${readers[@]}"; do stop_reader $r; done
-$T/devcheck filter >$W/fc || ok=1
+$DEVCHECK filter >$W/fc || ok=1
 sed 's/^/  /' $W/fc
 /usr/bin/python3 - $W $busy $watched <<'PY' || ok=1
 import json, sys, os

@@ -7,6 +7,11 @@ EV="/usr/bin/python3 tests/lib/events.py"
 W=$(mktemp -d /tmp/synfin-test.XXXXXX)
 # The test's own network namespace (the suite gives each test a fresh one).
 MYNS=$(readlink /proc/self/ns/net | tr -dc 0-9)
+# /dev/synfin gives the all-namespaces view (module-wide stats, every
+# netns's records) only to an opener in the initial netns: run there what
+# needs it. Anything opened in the test's netns sees that netns only.
+GLOBAL="nsenter --net=/proc/1/ns/net --"
+DEVCHECK="$GLOBAL $T/devcheck"
 
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
@@ -25,12 +30,12 @@ expect_eq() {
 start_reader() { # FILE [tail|life] [synfin args...]
 	local out=$1; shift
 	local before
-	before=$($T/devcheck stats | sed 's/.*readers=\([0-9]*\).*/\1/')
+	before=$($DEVCHECK stats | sed 's/.*readers=\([0-9]*\).*/\1/')
 	local cmd=()
 	case "${1:-}" in tail | life) cmd=("$1"); shift ;; esac	# the command comes first
 	$SYNFIN "${cmd[@]}" -j "$@" >"$out" 2>"$out.err" &
 	READER=$!
-	$T/devcheck wait-readers $((before + 1)) 30 || fail "reader did not open /dev/synfin"
+	$DEVCHECK wait-readers $((before + 1)) 30 || fail "reader did not open /dev/synfin"
 }
 
 stop_reader() { # PID
@@ -127,7 +132,7 @@ mib_delta() { # BEFORE AFTER
 # uncounted for want of a node: else counts could be off. EXPECT-style.
 expect_nothing_missed() {
 	local st
-	st=$($T/devcheck stats)
+	st=$($DEVCHECK stats)
 	expect_eq "probe hits skipped (kprobe nmissed)" "$(echo "$st" | sed -n 's/.*hook_missed=\([0-9]*\).*/\1/p')" 0 &&
 		expect_eq "timewait socks untracked" "$(echo "$st" | sed -n 's/.*tw_untracked=\([0-9]*\).*/\1/p')" 0
 }

@@ -10,12 +10,12 @@ $T/tcpconn serve -p $busy -n 100 -c 10 & bsrv=$!
 (cd /tmp && exec /usr/bin/python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1) & py=$!
 wait_listen 8080; wait_listen $busy
 start_reader $W/life.json life; life=$READER
-before=$($T/devcheck stats | sed 's/.*readers=\([0-9]*\).*/\1/')
+before=$($DEVCHECK stats | sed 's/.*readers=\([0-9]*\).*/\1/')
 $SYNFIN ladder -D 8080 >$W/ladder.txt 2>&1 & ladder=$!
-$T/devcheck wait-readers $((before + 1)) 30 || fail "ladder did not open /dev/synfin"
+$DEVCHECK wait-readers $((before + 1)) 30 || fail "ladder did not open /dev/synfin"
 before=$((before + 1))
 $SYNFIN ladder -D 9 >$W/refused.txt 2>&1 & refused=$!
-$T/devcheck wait-readers $((before + 1)) 30 || fail "ladder -D 9 did not open /dev/synfin"
+$DEVCHECK wait-readers $((before + 1)) 30 || fail "ladder -D 9 did not open /dev/synfin"
 $T/tcpconn connect -p $busy -n 100 -c 10 >/dev/null & busyc=$!
 curls=()
 for i in 1 2 3; do

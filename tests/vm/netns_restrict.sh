@@ -2,7 +2,8 @@
 # Containers must not spy on the host: a reader opened without CAP_NET_ADMIN
 # (setpriv drops it from root) sees only its own network namespace's
 # records and TIME_WAIT counts; module-wide statistics are refused to it
-# (EPERM). A reader with the capability sees every namespace.
+# (EPERM). A reader with the capability, opened in the initial netns,
+# sees every namespace.
 . tests/vm/lib.sh
 ok=0
 other=synfin-other-$$
@@ -11,10 +12,10 @@ trap 'ip netns del $other 2>/dev/null' EXIT
 OTHERNS=$(ip netns exec $other readlink /proc/self/ns/net | tr -dc 0-9)
 NOCAP="setpriv --bounding-set -net_admin --inh-caps -net_admin --"
 $NOCAP grep CapEff /proc/self/status | sed 's/^/  without CAP_NET_ADMIN: /'
-start_reader $W/all.json
-before=$($T/devcheck stats | sed 's/.*readers=\([0-9]*\).*/\1/')
+SYNFIN="$GLOBAL $SYNFIN" start_reader $W/all.json
+before=$($DEVCHECK stats | sed 's/.*readers=\([0-9]*\).*/\1/')
 $NOCAP $SYNFIN -j >$W/own.json 2>$W/own.err & nocap=$!
-$T/devcheck wait-readers $((before + 1)) 30 || fail "unprivileged reader did not open /dev/synfin"
+$DEVCHECK wait-readers $((before + 1)) 30 || fail "unprivileged reader did not open /dev/synfin"
 $T/tcpconn serve -p 9801 -n 3 & s1=$!
 ip netns exec $other $T/tcpconn serve -p 9802 -n 3 & s2=$!
 wait_listen 9801
@@ -37,7 +38,7 @@ note "tw --netns <other> says: $(cat $W/twn.out)"
 grep -q "need CAP_NET_ADMIN" $W/twn.out || ok=1
 expect_eq "tw --all-netns without CAP_NET_ADMIN: namespaces listed" \
 	"$($NOCAP $SYNFIN tw -j --all-netns | /usr/bin/python3 -c 'import json,sys; print(" ".join(str(n["netns"]) for n in json.load(sys.stdin)["netns"]))')" "$MYNS" || ok=1
-expect_eq "tw with CAP_NET_ADMIN sees the other netns's 3" "$($SYNFIN tw -j --netns $OTHERNS | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" 3 || ok=1
+expect_eq "tw with CAP_NET_ADMIN sees the other netns's 3" "$($GLOBAL $SYNFIN tw -j --netns $OTHERNS | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" 3 || ok=1
 $NOCAP $SYNFIN metrics >$W/m.prom 2>$W/m.err; rc=$?
 expect_eq "metrics without CAP_NET_ADMIN: exit" $rc 0 || { cat $W/m.err; ok=1; }
 grep -q '^synfin_timewait_sockets{netns="'$MYNS'",state="time_wait"} 3$' $W/m.prom && ! grep -q '^synfin_transitions_total' $W/m.prom

@@ -5,9 +5,9 @@
 # /proc/net/synfin_tw) is checked against the kernel's address range.
 . tests/vm/lib.sh
 ok=0
-before=$($T/devcheck stats | sed 's/.*readers=\([0-9]*\).*/\1/')
+before=$($DEVCHECK stats | sed 's/.*readers=\([0-9]*\).*/\1/')
 $SYNFIN -w $W/cap.bin & cap=$!
-$T/devcheck wait-readers $((before + 1)) 30 || fail "capture did not start"
+$DEVCHECK wait-readers $((before + 1)) 30 || fail "capture did not start"
 $T/tcpconn serve -p 9811 -n 20 -c 4 & srv=$!
 wait_listen 9811
 $T/tcpconn connect -p 9811 -n 20 -c 4 >/dev/null || fail "clients"
@@ -19,7 +19,7 @@ settle
 stop_reader $cap
 $SYNFIN -r $W/cap.bin -j >$W/t.json
 $SYNFIN life -r $W/cap.bin -j >$W/l.json
-{ cat $W/t.json $W/l.json; $SYNFIN stats -j; $SYNFIN tw -j --all-netns -n 100; $SYNFIN metrics -n 100 --all-netns
+{ cat $W/t.json $W/l.json; $GLOBAL $SYNFIN stats -j; $GLOBAL $SYNFIN tw -j --all-netns -n 100; $GLOBAL $SYNFIN metrics -n 100 --all-netns
   cat /proc/net/synfin_tw; } >$W/text
 /usr/bin/python3 - $W/cap.bin $W/text <<'PY' || ok=1
 import re, struct, sys

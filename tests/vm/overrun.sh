@@ -5,7 +5,7 @@
 . tests/vm/lib.sh
 rmmod synfin && load_module ring_size=64 || fail "reload with ring_size=64"
 ok=0
-before=$($T/devcheck stats | sed 's/.*recorded=\([0-9]*\).*/\1/')
+before=$($DEVCHECK stats | sed 's/.*recorded=\([0-9]*\).*/\1/')
 start_reader $W/ev.json
 kill -STOP $READER
 $T/tcpconn serve -p 9500 -n 100 -l 0 & srv=$!
@@ -13,7 +13,7 @@ wait_listen 9500
 $T/tcpconn connect -p 9500 -n 100 -q || fail "client"
 wait $srv
 settle
-after=$($T/devcheck stats | sed 's/.*recorded=\([0-9]*\).*/\1/')
+after=$($DEVCHECK stats | sed 's/.*recorded=\([0-9]*\).*/\1/')
 kill -CONT $READER
 settle 1
 stop_reader $READER

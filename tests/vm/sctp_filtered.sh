@@ -2,7 +2,7 @@
 # SCTP fires the same tracepoint: synfin counts it as filtered, delivers none.
 . tests/vm/lib.sh
 modprobe sctp 2>/dev/null || skip "no sctp module in this kernel"
-before=$($T/devcheck stats | sed 's/.*filtered=\([0-9]*\).*/\1/')
+before=$($DEVCHECK stats | sed 's/.*filtered=\([0-9]*\).*/\1/')
 start_reader $W/ev.json
 /usr/bin/python3 - <<'PY' || fail "sctp traffic"
 import socket
@@ -14,7 +14,7 @@ a, _ = s.accept(); c.send(b"x"); a.recv(1); c.close(); a.close(); s.close()
 PY
 settle
 stop_reader $READER
-after=$($T/devcheck stats | sed 's/.*filtered=\([0-9]*\).*/\1/')
+after=$($DEVCHECK stats | sed 's/.*filtered=\([0-9]*\).*/\1/')
 ok=0
 note "filtered (non-TCP) invocations: $((after - before))"
 [ $((after - before)) -gt 0 ] || { note "SCTP never reached the hook"; ok=1; }

@@ -20,9 +20,9 @@ for i in $(seq 1 $CYCLES); do
 	load_module || { note "cycle $i: insmod failed"; ok=1; break; }
 	holders=()
 	for m in block poll nonblock idle; do
-		$T/devcheck hold $m & holders+=($!)
+		$DEVCHECK hold $m & holders+=($!)
 	done
-	$T/devcheck wait-readers 4 30 || { note "cycle $i: readers did not open"; ok=1; }
+	$DEVCHECK wait-readers 4 30 || { note "cycle $i: readers did not open"; ok=1; }
 	if rmmod synfin 2>$W/rmmod.err; then
 		note "cycle $i: rmmod succeeded with readers open"; ok=1; load_module
 	elif grep -q "in use" $W/rmmod.err; then

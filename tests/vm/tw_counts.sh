@@ -49,7 +49,7 @@ expect_eq "own netns total" "$(tw_json total)" 0 || ok=1
 # listed count must lie between sockstat's just before and just after.
 ns_tw() { ip netns exec "$1" bash -c '. tests/vm/lib.sh; sockstat_tw'; }
 before="$(ns_tw twa) $(ns_tw twb)"
-all=$($SYNFIN tw -j --all-netns | /usr/bin/python3 -c '
+all=$($GLOBAL $SYNFIN tw -j --all-netns | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 ns = {n["netns"]: n["total"] for n in d["netns"]}

@@ -59,6 +59,6 @@ for k in ("ports", "remote_ports", "peers"):
 print("  peers:", [(p["addr"], p["count"]) for p in d["peers"]][:3], "overflow:", d["overflow"],
       "local port rows:", len(d["ports"]), "top remote ports:", [(p["port"], p["count"]) for p in d["remote_ports"]][:3])
 sys.exit(bad)' || ok=1
-expect_eq "untracked (no node free)" "$($T/devcheck stats | sed 's/.*tw_untracked=\([0-9]*\).*/\1/')" 0 || ok=1
+expect_eq "untracked (no node free)" "$($DEVCHECK stats | sed 's/.*tw_untracked=\([0-9]*\).*/\1/')" 0 || ok=1
 sysctl -qw net.ipv4.tcp_tw_reuse=2
 exit $ok

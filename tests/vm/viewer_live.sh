@@ -10,18 +10,21 @@ ok=0
 N=5
 P=9310
 PROMCHECK="$PY tests/lib/promcheck.py"
+# Module-wide series need the all-namespaces view (the initial netns);
+# --all-netns then lists this test's netns with the others.
+METRICS="$GLOBAL $SYNFIN metrics --all-netns"
 trap 'ip netns del vls 2>/dev/null; ip netns del vln 2>/dev/null; rm -rf "$W"' EXIT
 
 $PROMCHECK --self-test >$W/self 2>&1 || { cat $W/self; ok=1; }
 
 # --- stats -j before and after N connections in this (fresh) netns.
-$SYNFIN stats -j >$W/stats0.json || fail "stats -j"
+$GLOBAL $SYNFIN stats -j >$W/stats0.json || fail "stats -j"
 $T/tcpconn serve -p $P -n $N & srv=$!
 wait_listen $P
 $T/tcpconn connect -p $P -n $N -q || fail "client"
 wait $srv || fail "server"
 settle 1
-$SYNFIN stats -j >$W/stats1.json || fail "stats -j (after)"
+$GLOBAL $SYNFIN stats -j >$W/stats1.json || fail "stats -j (after)"
 want_hook=$(echo "${SYNFIN_PARAMS:-}" | sed -n 's/.*hook=\([a-z]*\).*/\1/p')
 deltas=$($PY - $W/stats0.json $W/stats1.json "${want_hook:-tracepoint|kprobe}" <<'PY'
 import json, re, sys
@@ -49,12 +52,12 @@ PY
 note "stats -j has the keys, hook ${want_hook:-any}, ring_fill = min(events, ring)"
 expect_eq "stats -j transition deltas for $N connections" "$deltas" \
 	"CLOSE>SYN_SENT+$N SYN_SENT>ESTABLISHED+$N SYN_RECV>ESTABLISHED+$N ESTABLISHED>FIN_WAIT1+$N ESTABLISHED>CLOSE_WAIT+$N CLOSE_WAIT>LAST_ACK+$N LAST_ACK>CLOSE+$N CLOSE>LISTEN+1 LISTEN>CLOSE+1 tw_enter+$N" || ok=1
-$SYNFIN stats >$W/stats.txt || ok=1
+$GLOBAL $SYNFIN stats >$W/stats.txt || ok=1
 grep -q "^events by transition:" $W/stats.txt && grep -Eq "^  SYN_SENT +-> ESTABLISHED +[0-9]+$" $W/stats.txt
 expect_eq "stats table has the transition rows" $? 0 || { cat $W/stats.txt; ok=1; }
 
 # --- metrics: strict format; this netns's tw == sockstat.
-$SYNFIN metrics >$W/m.prom 2>$W/m.err || { cat $W/m.err; fail "metrics"; }
+$METRICS >$W/m.prom 2>$W/m.err || { cat $W/m.err; fail "metrics"; }
 $PROMCHECK $W/m.prom >$W/pc 2>&1
 expect_eq "metrics passes promcheck" $? 0 || { cat $W/pc; ok=1; }
 # ... and parsed by the Prometheus project's own parser (python3-prometheus-client).
@@ -75,7 +78,7 @@ expect_eq "remote port $P series" \
 	"$(sample "synfin_timewait_port_sockets{netns=\"$MYNS\",side=\"remote\",port=\"$P\"}")" $N || ok=1
 grep -q '^synfin_transitions_total{from="SYN_SENT",to="ESTABLISHED"} [1-9]' $W/m.prom
 expect_eq "synfin_transitions_total{SYN_SENT,ESTABLISHED} present" $? 0 || ok=1
-$SYNFIN metrics --all-netns -n 2 >$W/mall.prom && $PROMCHECK $W/mall.prom >$W/pc 2>&1
+$GLOBAL $SYNFIN metrics --all-netns -n 2 >$W/mall.prom && $PROMCHECK $W/mall.prom >$W/pc 2>&1
 expect_eq "metrics --all-netns -n 2 passes promcheck" $? 0 || { cat $W/pc; ok=1; }
 
 # --- --textfile: same series, nothing printed, no temp file, replaced by
@@ -83,12 +86,12 @@ expect_eq "metrics --all-netns -n 2 passes promcheck" $? 0 || { cat $W/pc; ok=1;
 mkdir $W/tf
 echo stale >$W/tf/synfin.prom
 ino0=$(stat -c %i $W/tf/synfin.prom)
-$SYNFIN metrics --textfile $W/tf/synfin.prom >$W/tf.out 2>&1; rc=$?
+$METRICS --textfile $W/tf/synfin.prom >$W/tf.out 2>&1; rc=$?
 expect_eq "--textfile exit, output" "$rc $(wc -c <$W/tf.out)" "0 0" || ok=1
 expect_eq "--textfile leaves only the file" "$(ls $W/tf)" synfin.prom || ok=1
 [ "$(stat -c %i $W/tf/synfin.prom)" != "$ino0" ]; expect_eq "--textfile replaced by rename" $? 0 || ok=1
 $PROMCHECK $W/tf/synfin.prom >$W/pc 2>&1; expect_eq "--textfile passes promcheck" $? 0 || { cat $W/pc; ok=1; }
-$SYNFIN metrics >$W/m2.prom
+$METRICS >$W/m2.prom
 # Counters of other netns may move between two runs: compare the series
 # (names and labels), and this netns's timewait values exactly.
 expect_eq "--textfile has the same series as stdout" \
@@ -96,7 +99,7 @@ expect_eq "--textfile has the same series as stdout" \
 expect_eq "--textfile has the same timewait values" \
 	"$(grep "netns=\"$MYNS\"" $W/tf/synfin.prom | md5sum)" "$(grep "netns=\"$MYNS\"" $W/m2.prom | md5sum)" || ok=1
 # A reader polls while the file is rewritten 20 times: every read is whole.
-( for _ in $(seq 20); do $SYNFIN metrics --textfile $W/tf/synfin.prom || exit 1; done ) & wr=$!
+( for _ in $(seq 20); do $METRICS --textfile $W/tf/synfin.prom || exit 1; done ) & wr=$!
 torn=0 reads=0
 while kill -0 $wr 2>/dev/null; do
 	tail -1 $W/tf/synfin.prom | grep -q '^synfin_hook_info{hook="[a-z]*"} 1$' || torn=$((torn + 1))
@@ -105,12 +108,12 @@ done
 wait $wr; rc=$?
 expect_eq "20 rewrites (exit $rc), torn reads out of $reads" "$rc $torn" "0 0" || ok=1
 expect_eq "no temp file after rewrites" "$(ls $W/tf)" synfin.prom || ok=1
-$SYNFIN metrics --textfile $W/nodir/x.prom >$W/tf.out 2>$W/tf.err; rc=$?
+$METRICS --textfile $W/nodir/x.prom >$W/tf.out 2>$W/tf.err; rc=$?
 expect_eq "--textfile into a missing dir: exit, stdout, stderr lines" \
 	"$rc $(wc -c <$W/tf.out) $(wc -l <$W/tf.err)" "1 0 1" || ok=1
 note "  $(cat $W/tf.err)"
 mkfifo $W/tf/fifo
-$SYNFIN metrics --textfile $W/tf/fifo 2>$W/tf.err; rc=$?
+$METRICS --textfile $W/tf/fifo 2>$W/tf.err; rc=$?
 [ -p $W/tf/fifo ]; expect_eq "--textfile refuses a non-regular file (exit, still a fifo)" "$rc $?" "1 0" || ok=1
 expect_eq "no temp file after errors" "$(cd $W/tf && echo *)" "fifo synfin.prom" || ok=1
 
@@ -175,20 +178,20 @@ n=$($PY -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.load
 [ "$rc" = 0 ] && [ "$n" -ge 2 ]; expect_eq "tw --watch 1 -j: exit $rc, $n JSON lines" $? 0 || ok=1
 
 # --- tw --netns: this netns == plain tw; another netns == tw run inside it.
-expect_eq "tw -j --netns $MYNS == tw -j" "$($SYNFIN tw -j --netns "$MYNS")" "$($SYNFIN tw -j)" || ok=1
+expect_eq "tw -j --netns $MYNS == tw -j" "$($GLOBAL $SYNFIN tw -j --netns "$MYNS")" "$($SYNFIN tw -j)" || ok=1
 VLS=$(ip netns exec vls readlink /proc/self/ns/net | tr -dc 0-9)
 expect_eq "tw -j --netns (vls) == tw -j inside vls" \
-	"$($SYNFIN tw -j --netns "$VLS")" "$(ip netns exec vls $SYNFIN tw -j)" || ok=1
-tw_json total --netns "$VLS" >$W/t; expect_eq "tw --netns (vls) total" "$(cat $W/t)" $N || ok=1
+	"$($GLOBAL $SYNFIN tw -j --netns "$VLS")" "$(ip netns exec vls $SYNFIN tw -j)" || ok=1
+SYNFIN="$GLOBAL $SYNFIN" tw_json total --netns "$VLS" >$W/t; expect_eq "tw --netns (vls) total" "$(cat $W/t)" $N || ok=1
 new_netns vln
 VLN=$(ip netns exec vln readlink /proc/self/ns/net | tr -dc 0-9)
-$SYNFIN tw --netns "$VLN" >$W/empty.txt; rc=$?
+$GLOBAL $SYNFIN tw --netns "$VLN" >$W/empty.txt; rc=$?
 grep -q "no timewait sockets in netns $VLN" $W/empty.txt
 expect_eq "tw --netns of an idle netns: exit, hint" "$rc $?" "0 0" || { cat $W/empty.txt; ok=1; }
 
 # --- Every live command's -j against docs/synfin.schema.json (and its type).
 $SYNFIN tw -j >$W/s-tw.json
-$SYNFIN tw -j --all-netns >$W/s-all.json
+$GLOBAL $SYNFIN tw -j --all-netns >$W/s-all.json
 timeout 60 $SYNFIN -j -c 3 >$W/s-ev.json & vpid=$!
 sleep 1; $T/tcpconn serve -p 9391 -n 1 & srv=$!; wait_listen 9391
 $T/tcpconn connect -p 9391 -n 1 >/dev/null; wait $srv; wait $vpid
