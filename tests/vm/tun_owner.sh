@@ -40,7 +40,7 @@ srv=$!; bg+=("$srv")
 wait_listen $PORT
 
 # The listener predates the module: reload it (no reader may hold it).
-readers=$($T/devcheck stats | sed 's/.*readers=\([0-9]*\).*/\1/')
+readers=$($DEVCHECK stats | sed 's/.*readers=\([0-9]*\).*/\1/')
 [ "$readers" = 0 ] || fail "$readers reader(s) hold /dev/synfin: cannot reload"
 rmmod synfin || fail "rmmod"
 load_module || fail "insmod"
