@@ -261,7 +261,7 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		if (sf->own_netns && q.netns && q.netns != sf->own_netns)
 			return -EPERM;
 		/* netns 0: the file's own, whatever netns the caller is in now. */
-		err = synfin_timewait_query(&q, sf->net->ns.inum);
+		err = synfin_timewait_query(&q, sf->net);
 		if (err)
 			return err;
 		return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;

@@ -21,6 +21,7 @@ struct sock;
 struct kprobe;
 struct pt_regs;
 struct synfin_pool_chunk;
+struct net;
 
 /* ring.c: per-CPU rings, written by producers in any context */
 #define SYNFIN_WAKE_DELAY_DEFAULT	1000	/* µs */
@@ -114,7 +115,7 @@ u64 synfin_owner_missed(void);
 int synfin_timewait_init(unsigned int max);
 void synfin_timewait_exit(void);
 int synfin_timewait_count_existing(void);
-int synfin_timewait_query(struct synfin_tw_query *q, u32 caller_netns);
+int synfin_timewait_query(struct synfin_tw_query *q, const struct net *own);
 int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only);
 u64 synfin_timewait_untracked(void);
 u64 synfin_timewait_missed(void);

@@ -99,4 +99,17 @@ static inline u64 synfin_net_id(const struct net *net)
 }
 #endif
 
+/*
+ * The kernel's own count of a netns's timewait socks, both substates: what
+ * /proc/net/sockstat prints as tw. A refcount based at 1 from 5.17, an
+ * atomic count before.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 17, 0)
+#define synfin_net_tw_count(net) \
+	((int)refcount_read(&(net)->ipv4.tcp_death_row.tw_refcount) - 1)
+#else
+#define synfin_net_tw_count(net) \
+	atomic_read(&(net)->ipv4.tcp_death_row.tw_count)
+#endif
+
 #endif /* _SYNFIN_COMPAT_H */
