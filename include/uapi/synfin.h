@@ -171,7 +171,7 @@ struct synfin_tw_key {
  * read from live counters (no walk of the socket hash).
  */
 struct synfin_tw_query {
-	__u32 netns;		/* in: 0 = the caller's own netns */
+	__u32 netns;		/* in: 0 = the file's own (its opener's) netns */
 	__u32 max_keys;		/* in: room in each array below (0: counts only) */
 	__u64 lports;		/* in: user pointer, struct synfin_tw_key[max_keys] */
 	__u64 rports;		/* in: ditto, remote ports */

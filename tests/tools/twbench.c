@@ -8,6 +8,10 @@
  *            `ss -tan state time-wait` does
  * Prints "name us_per_call count" lines (median of REPS rounds).
  *   twbench [REPS]
+ *   twbench hammer SECONDS   the worst case for everyone else: back-to-back
+ *                   SYNFIN_IOC_TW_QUERY with 4096-row top lists and
+ *                   SYNFIN_IOC_TW_NETNS; prints calls and the slowest call
+ *                   (for the RT latency benchmark, scripts/bench-rt)
  *   twbench check   the three counts at one instant: sockstat, synfin, the
  *                   dump, sockstat again, synfin again; retried until
  *                   nothing changed in between (a sock mid-kill is counted
@@ -157,6 +161,32 @@ static int check(void)
 	return q1.counts.total == s1 && q1.counts.time_wait == d ? 0 : 1;
 }
 
+static int hammer(int seconds)
+{
+	static struct synfin_tw_key rows[3][4096];
+	static struct synfin_tw_counts all[4096];
+	double end = now_us() + seconds * 1e6, worst = 0;
+	unsigned long long calls = 0;
+
+	while (now_us() < end) {
+		struct synfin_tw_query q = { .max_keys = 4096,
+			.lports = (uintptr_t)rows[0], .rports = (uintptr_t)rows[1],
+			.peers = (uintptr_t)rows[2] };
+		struct synfin_tw_netns_list l = { .max = 4096, .counts = (uintptr_t)all };
+		double t0 = now_us(), t;
+
+		if (ioctl(fd, SYNFIN_IOC_TW_QUERY, &q) || ioctl(fd, SYNFIN_IOC_TW_NETNS, &l)) {
+			perror("twbench: hammer");
+			return 1;
+		}
+		t = now_us() - t0;
+		worst = t > worst ? t : worst;
+		calls++;
+	}
+	printf("hammer calls %llu slowest_us %.0f\n", calls, worst);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 9;
@@ -170,6 +200,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "check"))
 		return check();
+	if (argc > 2 && !strcmp(argv[1], "hammer"))
+		return hammer(atoi(argv[2]));
 	bench("synfin_top10", q_top, reps);
 	bench("synfin_counts", q_counts, reps);
 	bench("sockstat", sockstat_tw, reps);
