@@ -183,7 +183,7 @@ static ssize_t synfin_read(struct file *file, char __user *buf, size_t count,
 	if (copy_to_user(buf, sf->batch, n * sizeof(*sf->batch))) {
 		/* Consumed but not delivered: report them as lost, never hide. */
 		sf->cursor.delivered -= n;
-		synfin_cursor_lose(&sf->cursor, n);
+		synfin_cursor_lose_own(&sf->cursor, n);
 		ret = -EFAULT;
 	} else {
 		synfin_ring_account(n);
@@ -273,7 +273,7 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 
 		if (copy_from_user(&l, uarg, sizeof(l)))
 			return -EFAULT;
-		err = synfin_timewait_netns(&l, sf->own_netns);
+		err = synfin_timewait_netns(&l, sf->own_netns ? synfin_net_id(sf->net) : 0);
 		if (err)
 			return err;
 		return copy_to_user(uarg, &l, sizeof(l)) ? -EFAULT : 0;

@@ -184,9 +184,13 @@ static int __init synfin_init(void)
 	err = synfin_timewait_init(synfin_tw_max);
 	if (err)
 		goto free_owner;
-	err = synfin_hook_register();
+	/* Before the hooks: on 5.10 records need the netns ids it gives. */
+	err = synfin_netns_init();
 	if (err)
 		goto free_timewait;
+	err = synfin_hook_register();
+	if (err)
+		goto unregister_netns;
 	/* After the hooks: what entered timewait before them is walked now. */
 	err = synfin_timewait_count_existing();
 	if (err)
@@ -202,6 +206,8 @@ static int __init synfin_init(void)
 
 unhook:
 	synfin_hook_unregister();
+unregister_netns:
+	synfin_netns_exit();
 free_timewait:
 	synfin_timewait_exit();
 free_owner:
@@ -216,6 +222,8 @@ static void __exit synfin_exit(void)
 	/* Open files pin the module, so no reader is left by now. */
 	synfin_chardev_unregister();
 	synfin_hook_unregister();
+	/* /proc/net/synfin_tw readers are waited out before the tables go. */
+	synfin_netns_exit();
 	synfin_timewait_exit();
 	synfin_owner_exit();
 	synfin_ring_exit();

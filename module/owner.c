@@ -7,11 +7,14 @@
  *
  * An entry goes when its socket's CLOSE is recorded. One whose CLOSE was
  * not seen (a hook skipped, a race with accept()) would stay for good and,
- * once the cache is full, every new owner would be dropped: entries not
- * used for owner_idle_s seconds are swept out, and a full cache sweeps at
- * once. A swept socket that acts again in process context is learnt anew.
+ * once the cache is full, every new owner would be dropped. So when the
+ * cache is more than three quarters full, entries not used for
+ * owner_idle_s seconds are swept out (an idle connection's among them: its
+ * owner is learnt anew when it acts in process context), and a full cache
+ * starts a sweep at once, at most once a second.
  */
 #include <linux/hash.h>
+#include <linux/irq_work.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include <linux/kprobes.h>
@@ -40,6 +43,21 @@ static atomic64_t synfin_owner_evicted;
 static void synfin_owner_sweep_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(synfin_owner_sweep, synfin_owner_sweep_fn);
 static bool synfin_owner_running;
+static unsigned int synfin_owner_max;
+static unsigned long synfin_owner_last_forced;	/* jiffies */
+
+/*
+ * A full cache asks for a sweep from a hook, in any context (an int3
+ * kprobe runs like an NMI): through an irq_work, which may be queued from
+ * there, and which queues the work.
+ */
+static void synfin_owner_full_fn(struct irq_work *work)
+{
+	if (READ_ONCE(synfin_owner_running))
+		mod_delayed_work(system_unbound_wq, &synfin_owner_sweep, 0);
+}
+
+static struct irq_work synfin_owner_full_work;
 
 static int synfin_param_set_owner_idle(const char *val,
 				       const struct kernel_param *kp)
@@ -116,8 +134,10 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
 			raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
 			atomic64_inc(&synfin_owner_dropped);
 			/* Full: sweep now rather than at the next period. */
-			if (READ_ONCE(synfin_owner_running))
-				mod_delayed_work(system_unbound_wq, &synfin_owner_sweep, 0);
+			if (time_after(jiffies, READ_ONCE(synfin_owner_last_forced) + HZ)) {
+				WRITE_ONCE(synfin_owner_last_forced, jiffies);
+				irq_work_queue(&synfin_owner_full_work);
+			}
 			return;
 		}
 		o->cookie = cookie;
@@ -208,6 +228,9 @@ static void synfin_owner_sweep_fn(struct work_struct *work)
 	unsigned long idle = READ_ONCE(synfin_owner_idle_s) * (unsigned long)HZ;
 	unsigned int b;
 
+	/* Room enough: a long-idle connection keeps its owner. */
+	if (atomic_read(&synfin_owner_entries) <= synfin_owner_max / 4 * 3)
+		goto again;
 	for (b = 0; b < ARRAY_SIZE(synfin_owner_hash); b++) {
 		struct synfin_owner *o;
 		struct hlist_node *tmp;
@@ -229,6 +252,7 @@ static void synfin_owner_sweep_fn(struct work_struct *work)
 		if (!(b % 256))
 			cond_resched();
 	}
+again:
 	queue_delayed_work(system_unbound_wq, &synfin_owner_sweep,
 			   max(idle / 4, 1UL));
 }
@@ -361,6 +385,8 @@ int synfin_owner_init(unsigned int max)
 
 	for (i = 0; i < ARRAY_SIZE(synfin_owner_locks); i++)
 		raw_spin_lock_init(&synfin_owner_locks[i]);
+	synfin_owner_max = max;
+	init_irq_work(&synfin_owner_full_work, synfin_owner_full_fn);
 	err = synfin_pool_init(&synfin_owner_pool, sizeof(struct synfin_owner),
 			       min(max, 4096U), max);
 	if (err)
@@ -401,6 +427,7 @@ void synfin_owner_exit(void)
 	kernel_param_lock(THIS_MODULE);
 	WRITE_ONCE(synfin_owner_running, false);
 	kernel_param_unlock(THIS_MODULE);
+	irq_work_sync(&synfin_owner_full_work);
 	cancel_delayed_work_sync(&synfin_owner_sweep);
 	for (i = 0; i < ARRAY_SIZE(synfin_owner_hash); i++)
 		INIT_HLIST_HEAD(&synfin_owner_hash[i]);

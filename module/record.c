@@ -142,10 +142,10 @@ static void synfin_fill_current(struct synfin_event *ev)
  * synfin loaded) becomes its owner. In softirq with no entry: unknown
  * (pid 0), never the task that happened to be interrupted.
  */
-static void synfin_fill_owner(struct synfin_event *ev, int oldstate,
-			      int newstate)
+static void synfin_fill_owner(struct synfin_event *ev, const struct sock *sk,
+			      int oldstate, int newstate)
 {
-	bool acts = synfin_in_task();
+	bool acts = synfin_sk_owner_acts(sk);
 
 	if (!acts)
 		ev->flags |= SYNFIN_F_SOFTIRQ;
@@ -223,9 +223,17 @@ static bool synfin_clone_note_take(struct synfin_cpu_state *cs,
 				   const struct sock *sk, u64 *listener,
 				   u64 *child)
 {
+	u64 field = atomic64_read(&sk->sk_cookie);
+	/*
+	 * The child's cookie field says which clone it is: before 7.x it
+	 * still holds the listener's copy, from 7.x the request sock's. A note
+	 * left by a clone that failed, followed by a clone the probe missed,
+	 * matches neither.
+	 */
 	bool ours = cs->listener_cookie && cs->listener_task == current &&
 		    cs->listener_net == sock_net(sk) &&
-		    cs->listener_family == sk->sk_family;
+		    cs->listener_family == sk->sk_family &&
+		    (field == cs->listener_cookie || field == cs->child_cookie);
 
 	*listener = cs->listener_cookie;
 	*child = cs->child_cookie;
@@ -262,7 +270,7 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 		if (listener)
 			synfin_owner_get(listener, ev);
 	}
-	if (!synfin_in_task())
+	if (!synfin_sk_owner_acts(sk))
 		ev->flags |= SYNFIN_F_SOFTIRQ;
 	cs->clone_ev = *ev;
 	cs->clone_sk = sk;
@@ -337,7 +345,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		synfin_flush_clone(cs);
 	cookie = synfin_sock_cookie(sk);
 	ev.cookie = cookie;
-	synfin_fill_owner(&ev, oldstate, newstate);
+	synfin_fill_owner(&ev, sk, oldstate, newstate);
 
 	if (newstate == TCP_CLOSE) {
 		if (cs->handoff_sk == sk) {

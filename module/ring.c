@@ -270,17 +270,27 @@ void synfin_cursor_lose(struct synfin_cursor *c, u64 n)
 	c->lost += n;
 }
 
+/* n records of this reader's own it will never get (a failed copy-out). */
+void synfin_cursor_lose_own(struct synfin_cursor *c, u64 n)
+{
+	atomic64_add(n, &synfin_lost_overrun);
+	c->lost_pending += n;
+	c->lost += n;
+}
+
 /* Copy the next record of @cpu's ring into c->peek[cpu]. */
 static bool synfin_cursor_peek(struct synfin_cursor *c, int cpu)
 {
 	struct synfin_cpu_ring *r = per_cpu_ptr(synfin_rings, cpu);
 	u64 size = (u64)synfin_ring_mask + 1;
+	unsigned int skipped = 0;
 
 	for (;;) {
 		u64 head = smp_load_acquire(&r->head);
 		u64 pos = c->pos[cpu];
 		struct synfin_slot *slot;
-		u64 seq, net_id = 0;
+		bool theirs = false;
+		u64 seq;
 
 		if (pos >= head)
 			return false;
@@ -293,8 +303,10 @@ static bool synfin_cursor_peek(struct synfin_cursor *c, int cpu)
 		seq = READ_ONCE(slot->seq);
 		smp_rmb();
 		if (seq == pos) {
-			net_id = READ_ONCE(slot->net_id);
-			c->peek[cpu] = slot->ev;
+			/* Another netns's record is not copied, only skipped. */
+			theirs = c->net_id && READ_ONCE(slot->net_id) != c->net_id;
+			if (!theirs)
+				c->peek[cpu] = slot->ev;
 			smp_rmb();
 			seq = READ_ONCE(slot->seq);
 		}
@@ -308,9 +320,13 @@ static bool synfin_cursor_peek(struct synfin_cursor *c, int cpu)
 			continue;
 		}
 		c->pos[cpu] = pos + 1;
-		/* Another netns's record: not there, for this reader. */
-		if (c->net_id && net_id != c->net_id)
+		if (theirs) {
+			/* Not there, for this reader: uncounted. A ring's worth
+			 * of them can come in a row: let others run. */
+			if (!(++skipped % 4096))
+				cond_resched();
 			continue;
+		}
 		__set_bit(cpu, c->peeked);
 		return true;
 	}

@@ -15,6 +15,7 @@
 #include <linux/preempt.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <net/sock.h>
 #include <uapi/synfin.h>
 
 struct sock;
@@ -63,6 +64,7 @@ void synfin_cursor_destroy(struct synfin_cursor *c);
 void synfin_cursor_rewind(struct synfin_cursor *c);
 bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out);
 void synfin_cursor_lose(struct synfin_cursor *c, u64 n);
+void synfin_cursor_lose_own(struct synfin_cursor *c, u64 n);
 bool synfin_cursor_ready(struct synfin_cursor *c);
 u64 synfin_cursor_pending(struct synfin_cursor *c);
 void synfin_ring_arm_wakeup(void);
@@ -116,10 +118,14 @@ int synfin_timewait_init(unsigned int max);
 void synfin_timewait_exit(void);
 int synfin_timewait_count_existing(void);
 int synfin_timewait_query(struct synfin_tw_query *q, const struct net *own);
-int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only);
+int synfin_timewait_netns(struct synfin_tw_netns_list *l, u64 only);
 u64 synfin_timewait_untracked(void);
 u64 synfin_timewait_missed(void);
 void synfin_timewait_health(struct synfin_health *h);
+
+/* netns.c: per-netns state (/proc/net/synfin_tw; 5.10: ids) */
+int synfin_netns_init(void);
+void synfin_netns_exit(void);
 
 /* hook_tracepoint.c, hook_kprobe.c */
 int synfin_hook_tracepoint_register(void);
@@ -156,13 +162,32 @@ u64 synfin_hook_kprobe_missed(void);
  * that level off. The tracepoint probe and ftrace-based kprobes (Debian's)
  * run in the caller's context.
  */
-static inline bool synfin_in_task(void)
+static inline bool synfin_in_irq(void)
 {
 	unsigned long irq = preempt_count() & (NMI_MASK | HARDIRQ_MASK);
 
 	if (in_nmi())
 		irq -= NMI_OFFSET + HARDIRQ_OFFSET;
-	return !irq && !softirq_count();
+	return irq;
+}
+
+static inline bool synfin_in_task(void)
+{
+	return !synfin_in_irq() && !softirq_count();
+}
+
+/*
+ * Whether a change of @sk is its owner's own act: in task context, or with
+ * BH off in a task that holds the socket's lock. tcp_close() finishes
+ * under local_bh_disable() + bh_lock_sock() while it owns the socket;
+ * packets a tun writer or busy poll feed the stack change only sockets
+ * nobody owns (an owned one's packets wait in its backlog).
+ */
+static inline bool synfin_sk_owner_acts(const struct sock *sk)
+{
+	return synfin_in_task() ||
+	       (!synfin_in_irq() && !in_serving_softirq() &&
+		sock_owned_by_user_nocheck(sk));
 }
 
 static inline void synfin_kp_unoptimized(struct kprobe *p, struct pt_regs *regs,

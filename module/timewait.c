@@ -34,17 +34,12 @@ int synfin_timewait_init(unsigned int max)
 	err = synfin_tw_table_init(max);
 	if (err)
 		return err;
-	err = synfin_tw_proc_init();
-	if (err)
-		goto free_table;
 	err = synfin_tw_hooks_init();
 	if (err)
-		goto unregister_proc;
+		goto free_table;
 	synfin_tw_reconcile_start();
 	return 0;
 
-unregister_proc:
-	synfin_tw_proc_exit();
 free_table:
 	synfin_tw_table_exit();
 	return err;
@@ -54,6 +49,5 @@ void synfin_timewait_exit(void)
 {
 	synfin_tw_reconcile_stop();
 	synfin_tw_hooks_exit();
-	synfin_tw_proc_exit();
 	synfin_tw_table_exit();
 }

@@ -17,7 +17,7 @@
  *   tw_reconcile.c  counts checked against the kernel's and healed; stale
  *               entries; SYNFIN_IOC_HEALTH's timewait counters
  *   tw_query.c  the ioctl readers, and synfin_timewait_collect() (procfs too)
- *   tw_proc.c   /proc/net/synfin_tw
+ *   tw_proc.c   /proc/net/synfin_tw (made per netns by netns.c)
  */
 #ifndef _SYNFIN_TIMEWAIT_H
 #define _SYNFIN_TIMEWAIT_H
@@ -45,6 +45,9 @@ struct synfin_twns {
 	struct synfin_tw_counts c;
 	unsigned int refs;		/* tracked socks + keys pointing here */
 	unsigned int alive_gen;		/* tw_reconcile.c: its net seen alive */
+	/* Its socks are in the hash the walks read (not a per-netns one made
+	 * for tcp_child_ehash_entries): only then can a walk judge them. */
+	bool walkable;
 	struct list_head groups[3];	/* by kind: synfin_twgroup, count ascending */
 };
 
@@ -158,7 +161,8 @@ void synfin_rows_free(struct synfin_tw_key *rows[3]);
 
 /* ----------------------------------------------------------- tw_proc.c */
 
-int synfin_tw_proc_init(void);
-void synfin_tw_proc_exit(void);
+struct proc_dir_entry;
+struct net;
+struct proc_dir_entry *synfin_tw_proc_create(struct net *net);
 
 #endif /* _SYNFIN_TIMEWAIT_H */

@@ -67,6 +67,9 @@ static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;	/* DCCP uses the same function */
 	synfin_tw_event_init(&ev, SYNFIN_EV_TW_ENTER, tw);
+	/* The closing owner hands over under BH off, holding the socket. */
+	if (synfin_sk_owner_acts(sk))
+		ev.flags &= ~SYNFIN_F_SOFTIRQ;
 	ev.oldstate = sk->sk_state;
 	ev.newstate = TCP_TIME_WAIT;
 	ev.tw_substate = tw->tw_substate;
@@ -81,11 +84,11 @@ static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 	raw_spin_lock_irqsave(&synfin_tw_lock, flags);
 	t = synfin_twsock_find(tw);
 	/*
-	 * Tracked already: the walk saw this very sock first (same cookie),
-	 * or the entry is stale, a sock whose exit was missed and whose
-	 * memory this one now uses: it goes, uncounted, and this one counts.
+	 * Tracked already (the walk only sees hashed socks, and this one is
+	 * not hashed yet): a stale entry, a sock whose exit was missed and
+	 * whose memory this one now uses. It goes, uncounted; this one counts.
 	 */
-	if (t && t->cookie != ev.cookie) {
+	if (t) {
 		synfin_untrack(t);
 		synfin_tw_count_stale();
 		t = NULL;

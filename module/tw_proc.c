@@ -5,7 +5,6 @@
 #include <linux/seq_file_net.h>
 #include <linux/socket.h>
 #include <net/net_namespace.h>
-#include <net/netns/generic.h>
 #include "timewait.h"
 
 #define SYNFIN_PROC_TOP	10
@@ -42,50 +41,9 @@ static int synfin_tw_proc_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-/* Per netns: its file, if it could be made. */
-static unsigned int synfin_tw_net_id;
-
-struct synfin_tw_pernet {
-	struct proc_dir_entry *pde;
-};
-
-/*
- * A file that cannot be made costs that netns its /proc/net/synfin_tw, not
- * its existence: an optional tracer must never make `ip netns add` or a
- * container start fail.
- */
-static int __net_init synfin_tw_net_init(struct net *net)
+/* This netns's file (netns.c makes one per netns); NULL if it cannot. */
+struct proc_dir_entry *synfin_tw_proc_create(struct net *net)
 {
-	struct synfin_tw_pernet *pn = net_generic(net, synfin_tw_net_id);
-
-	pn->pde = proc_create_net_single("synfin_tw", 0444, net->proc_net,
-					 synfin_tw_proc_show, NULL);
-	if (!pn->pde)
-		pr_warn_ratelimited("no /proc/net/synfin_tw in netns %u: cannot create it\n",
-				    net->ns.inum);
-	return 0;
-}
-
-static void __net_exit synfin_tw_net_exit(struct net *net)
-{
-	struct synfin_tw_pernet *pn = net_generic(net, synfin_tw_net_id);
-
-	proc_remove(pn->pde);	/* NULL: nothing was made */
-}
-
-static struct pernet_operations synfin_tw_net_ops = {
-	.init = synfin_tw_net_init,
-	.exit = synfin_tw_net_exit,
-	.id = &synfin_tw_net_id,
-	.size = sizeof(struct synfin_tw_pernet),
-};
-
-int synfin_tw_proc_init(void)
-{
-	return register_pernet_subsys(&synfin_tw_net_ops);
-}
-
-void synfin_tw_proc_exit(void)
-{
-	unregister_pernet_subsys(&synfin_tw_net_ops);
+	return proc_create_net_single("synfin_tw", 0444, net->proc_net,
+				      synfin_tw_proc_show, NULL);
 }

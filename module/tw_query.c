@@ -195,8 +195,8 @@ int synfin_timewait_query(struct synfin_tw_query *q, const struct net *own)
 }
 
 /* SYNFIN_IOC_TW_NETNS: the counts of every netns that has timewait socks
- * (only @only, unless 0). */
-int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only)
+ * (only the one whose synfin_net_id() is @only, unless 0). */
+int synfin_timewait_netns(struct synfin_tw_netns_list *l, u64 only)
 {
 	u32 max = min_t(u32, l->max, 65536), n = 0, b;
 	struct synfin_tw_counts *rows;
@@ -212,7 +212,7 @@ int synfin_timewait_netns(struct synfin_tw_netns_list *l, u32 only)
 
 		raw_spin_lock_irqsave(&synfin_tw_lock, flags);
 		hlist_for_each_entry(ns, &synfin_twns_hash[b], node)
-			if (ns->c.total && n < max && (!only || ns->c.netns == only))
+			if (ns->c.total && n < max && (!only || ns->net_id == only))
 				rows[n++] = ns->c;
 		raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
 	}

@@ -9,15 +9,16 @@
  *    (tw_hooks.c, tw_walk.c): dropped and counted (tw_stale);
  *  - every SYNFIN_TW_RECONCILE_MS, and soon after a query, each live
  *    netns's total is compared with the kernel's own count (what
- *    /proc/net/sockstat calls tw). More than the kernel's, a netns gone,
- *    or less twice running: the hash is walked (tw_walk.c), untracked socks
- *    are counted and tracked ones the walk did not find are dropped; every
- *    sock so corrected counts in tw_drift.
+ *    /proc/net/sockstat calls tw). A netns gone, or more or less than the
+ *    kernel's at two checks running: the hash is walked (tw_walk.c),
+ *    untracked socks are counted and tracked ones the walk did not find
+ *    are dropped; every sock so corrected counts in tw_drift.
  *
- * The kernel's count also holds socks being built or freed at that
- * instant (microseconds each), so only a shortfall seen at two checks in a
- * row starts a walk; one that a walk cannot fix (no node free: untracked)
- * is retried once a minute, not at every check.
+ * The two counts are not read at one instant, and the kernel's holds socks
+ * being built or freed (microseconds each): one check off proves nothing.
+ * A shortfall a walk cannot fix (no node free: untracked) is retried once
+ * a minute, not at every check. A netns with a hash of its own
+ * (tcp_child_ehash_entries) is not walked, and so not judged either.
  */
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
@@ -36,7 +37,7 @@
 static atomic_t synfin_tw_gen;
 static atomic64_t synfin_tw_stale, synfin_tw_drift, synfin_tw_reconciles;
 static DEFINE_MUTEX(synfin_tw_walk_lock);	/* one walk at a time */
-static unsigned int synfin_tw_short_streak;
+static unsigned int synfin_tw_short_streak, synfin_tw_over_streak;
 static u64 synfin_tw_last_check_ns, synfin_tw_last_futile_ns;
 static bool synfin_tw_reconciling;
 
@@ -70,6 +71,9 @@ static void synfin_tw_check(bool *over, bool *shortfall, bool *gone)
 		int kernel = synfin_net_tw_count(net);
 		int ours = 0;
 
+		if (synfin_net_hashinfo(net) != synfin_tcp_hashinfo())
+			continue;
+
 		raw_spin_lock_irqsave(&synfin_tw_lock, flags);
 		ns = synfin_twns_get(synfin_net_id(net), net->ns.inum, false);
 		if (ns) {
@@ -87,7 +91,7 @@ static void synfin_tw_check(bool *over, bool *shortfall, bool *gone)
 	raw_spin_lock_irqsave(&synfin_tw_lock, flags);
 	for (b = 0; b < (1U << SYNFIN_TWNS_BITS) && !*gone; b++)
 		hlist_for_each_entry(ns, &synfin_twns_hash[b], node)
-			if (ns->alive_gen != gen && ns->c.total)
+			if (ns->alive_gen != gen && ns->c.total && ns->walkable)
 				*gone = true;
 	raw_spin_unlock_irqrestore(&synfin_tw_lock, flags);
 }
@@ -100,7 +104,12 @@ static unsigned int synfin_tw_resync(void)
 
 	mutex_lock(&synfin_tw_walk_lock);
 	gen = synfin_tw_next_gen();
-	start = ktime_get_ns();
+	/*
+	 * An entry is made just before its sock is hashed (on PREEMPT_RT the
+	 * BH section between can be preempted): only entries older than a
+	 * second can be missing from the hash for good.
+	 */
+	start = ktime_get_ns() - NSEC_PER_SEC;
 	synfin_tw_walk(gen, &added, &replaced);
 	while (bucket < (1U << SYNFIN_TWSOCK_BITS)) {
 		dropped += synfin_tw_sweep(gen, start, &bucket, SYNFIN_TW_SWEEP_BUCKETS);
@@ -124,8 +133,10 @@ static void synfin_tw_reconcile_fn(struct work_struct *work)
 	WRITE_ONCE(synfin_tw_last_check_ns, now);
 	synfin_tw_check(&over, &shortfall, &gone);
 	synfin_tw_short_streak = shortfall ? synfin_tw_short_streak + 1 : 0;
-	if (over || gone) {
+	synfin_tw_over_streak = over ? synfin_tw_over_streak + 1 : 0;
+	if (gone || synfin_tw_over_streak >= 2) {
 		synfin_tw_resync();
+		synfin_tw_over_streak = 0;
 	} else if (synfin_tw_short_streak >= 2 &&
 		   now - synfin_tw_last_futile_ns >= SYNFIN_TW_FUTILE_RETRY_NS) {
 		if (!synfin_tw_resync())
@@ -170,7 +181,7 @@ void synfin_tw_reconcile_stop(void)
 	atomic64_set(&synfin_tw_stale, 0);
 	atomic64_set(&synfin_tw_drift, 0);
 	atomic64_set(&synfin_tw_reconciles, 0);
-	synfin_tw_short_streak = 0;
+	synfin_tw_short_streak = synfin_tw_over_streak = 0;
 	synfin_tw_last_futile_ns = 0;
 }
 

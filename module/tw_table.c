@@ -10,6 +10,7 @@
 #include <linux/jhash.h>
 #include <linux/ktime.h>
 #include <linux/string.h>
+#include <net/inet_timewait_sock.h>
 #include <net/tcp_states.h>
 #include "timewait.h"
 
@@ -258,6 +259,8 @@ struct synfin_twsock *synfin_track(const struct inet_timewait_sock *tw,
 	int kind;
 
 	ns = synfin_twns_get(net_id, ev->netns, true);
+	if (ns && !ns->refs)
+		ns->walkable = synfin_net_hashinfo(twsk_net(tw)) == synfin_tcp_hashinfo();
 	t = ns ? synfin_pool_get(&synfin_tw_pool) : NULL;
 	if (!t) {
 		if (ns && !ns->refs) {
@@ -340,7 +343,8 @@ unsigned int synfin_tw_sweep(unsigned int gen, u64 before_ns,
 		struct hlist_node *tmp;
 
 		hlist_for_each_entry_safe(t, tmp, &synfin_twsock_hash[*bucket], node) {
-			if (t->seen_gen == gen || t->tracked_ns >= before_ns)
+			if (t->seen_gen == gen || t->tracked_ns >= before_ns ||
+			    !t->ns->walkable)
 				continue;
 			synfin_untrack(t);
 			dropped++;

@@ -84,8 +84,8 @@ static inline void synfin_hrtimer_setup(struct hrtimer *timer,
 /*
  * A netns identity never reused while the kernel runs: net_cookie, set at
  * netns creation from 5.12. On 5.10 it is generated lazily by a function
- * modules cannot call: the struct's address, which readers that pin their
- * net (get_net) can compare safely against nets alive at the same time.
+ * modules cannot call (and a struct's address is reused): synfin numbers
+ * each netns itself, in its pernet init (netns.c).
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 12, 0)
 static inline u64 synfin_net_id(const struct net *net)
@@ -93,23 +93,29 @@ static inline u64 synfin_net_id(const struct net *net)
 	return net->net_cookie;
 }
 #else
-static inline u64 synfin_net_id(const struct net *net)
-{
-	return (unsigned long)net;
-}
+#define SYNFIN_OWN_NET_IDS
+u64 synfin_net_id(const struct net *net);
 #endif
 
 /*
  * The kernel's own count of a netns's timewait socks, both substates: what
- * /proc/net/sockstat prints as tw. A refcount based at 1 from 5.17, an
- * atomic count before.
+ * /proc/net/sockstat prints as tw, and the established hash they are in.
+ * 5.18 made the count a refcount based at 1 in a death row allocated
+ * apart (a pointer); 6.1 put the death row back in struct net, with a
+ * hash of the netns's own when tcp_child_ehash_entries asks for one.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 17, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
 #define synfin_net_tw_count(net) \
 	((int)refcount_read(&(net)->ipv4.tcp_death_row.tw_refcount) - 1)
+#define synfin_net_hashinfo(net)	((net)->ipv4.tcp_death_row.hashinfo)
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
+#define synfin_net_tw_count(net) \
+	((int)refcount_read(&(net)->ipv4.tcp_death_row->tw_refcount) - 1)
+#define synfin_net_hashinfo(net)	(&tcp_hashinfo)
 #else
 #define synfin_net_tw_count(net) \
 	atomic_read(&(net)->ipv4.tcp_death_row.tw_count)
+#define synfin_net_hashinfo(net)	(&tcp_hashinfo)
 #endif
 
 #endif /* _SYNFIN_COMPAT_H */

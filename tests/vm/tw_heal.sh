@@ -39,9 +39,10 @@ nest_kill() { # PORT
 }
 # Wait until synfin's total equals sockstat's (reconciles run every 5 s).
 wait_healed() { # SECONDS
-	for _ in $(seq $(( $1 * 4 ))); do
+	local end=$((SECONDS + $1))
+	while [ $SECONDS -lt $end ]; do
 		[ "$(tw_json total)" = "$(sockstat_tw)" ] && return 0
-		sleep 0.25
+		sleep 0.5
 	done
 	return 1
 }
