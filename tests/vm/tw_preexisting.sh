@@ -21,7 +21,8 @@ expect_eq "== ss state time-wait" "$($P bash -c '. tests/vm/lib.sh; tw_json time
 	"$($P ss -Htan state time-wait | wc -l)" || ok=1
 expect_eq "timewait sockets in the namespace" "$want" 25 || ok=1
 note "$(dmesg | grep 'synfin: counted' | tail -1 | sed 's/.*synfin: //')"
-start_reader $W/ev.json
+# Exits in a deleted netns are that netns's records: the all-namespaces view.
+SYNFIN="$GLOBAL $SYNFIN" start_reader $W/ev.json
 ip netns del twpre
 wait_netns_exits $W/ev.json 7401 25
 settle

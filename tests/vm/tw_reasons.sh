@@ -7,7 +7,8 @@
 . tests/vm/lib.sh
 ok=0
 sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.tcp_rfc1337=0
-start_reader $W/ev.json
+# Exits in a deleted netns are that netns's records: the all-namespaces view.
+SYNFIN="$GLOBAL $SYNFIN" start_reader $W/ev.json
 
 # recycled: the server closes first, so the timewait sock is the server's;
 # the client comes back from the same source port and its SYN reopens it.
