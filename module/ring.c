@@ -176,7 +176,7 @@ void synfin_ring_write(const struct synfin_event *ev, u64 net_id)
 	/*
 	 * Stamped here, irqs off, so each CPU's ring is in time order, which
 	 * the readers' merge relies on. A producer may pass a time only if it
-	 * took it with interrupts off on this CPU right before (timewait.c,
+	 * took it with interrupts off on this CPU right before (tw_hooks.c,
 	 * whose counts must match the time).
 	 */
 	if (!ev->ts_ns)

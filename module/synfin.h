@@ -113,7 +113,7 @@ void synfin_owner_health(struct synfin_health *h);
 u64 synfin_owner_dropped_count(void);
 u64 synfin_owner_missed(void);
 
-/* timewait.c */
+/* timewait.c and tw_*.c (timewait.h: which holds what) */
 int synfin_timewait_init(unsigned int max);
 void synfin_timewait_exit(void);
 int synfin_timewait_count_existing(void);

@@ -37,7 +37,7 @@
  * Where a timewait sock is hashed in. Newer kernels (6.12) do it in
  * inet_twsk_hashdance_schedule(tw, sk, hashinfo, timeo), which also arms
  * the timer; older ones call inet_twsk_schedule() (timer armed) and then
- * inet_twsk_hashdance(tw, sk, hashinfo). timewait.c probes for the first
+ * inet_twsk_hashdance(tw, sk, hashinfo). tw_hooks.c probes for the first
  * and falls back to the second; these give the armed timeout for each.
  */
 #define SYNFIN_TW_HASHDANCE_SCHEDULE	"inet_twsk_hashdance_schedule"
