@@ -71,7 +71,7 @@ static void synfin_tw_check(bool *over, bool *shortfall, bool *gone)
 		int kernel = synfin_net_tw_count(net);
 		int ours = 0;
 
-		if (synfin_net_hashinfo(net) != synfin_tcp_hashinfo())
+		if (synfin_net_own_hash(net))
 			continue;
 
 		raw_spin_lock_irqsave(&synfin_tw_lock, flags);

@@ -260,7 +260,7 @@ struct synfin_twsock *synfin_track(const struct inet_timewait_sock *tw,
 
 	ns = synfin_twns_get(net_id, ev->netns, true);
 	if (ns && !ns->refs)
-		ns->walkable = synfin_net_hashinfo(twsk_net(tw)) == synfin_tcp_hashinfo();
+		ns->walkable = !synfin_net_own_hash(twsk_net(tw));
 	t = ns ? synfin_pool_get(&synfin_tw_pool) : NULL;
 	if (!t) {
 		if (ns && !ns->refs) {

@@ -107,15 +107,16 @@ u64 synfin_net_id(const struct net *net);
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
 #define synfin_net_tw_count(net) \
 	((int)refcount_read(&(net)->ipv4.tcp_death_row.tw_refcount) - 1)
-#define synfin_net_hashinfo(net)	((net)->ipv4.tcp_death_row.hashinfo)
+#define synfin_net_own_hash(net) \
+	((net)->ipv4.tcp_death_row.hashinfo != synfin_tcp_hashinfo())
 #elif LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
 #define synfin_net_tw_count(net) \
 	((int)refcount_read(&(net)->ipv4.tcp_death_row->tw_refcount) - 1)
-#define synfin_net_hashinfo(net)	(&tcp_hashinfo)
+#define synfin_net_own_hash(net)	false
 #else
 #define synfin_net_tw_count(net) \
 	atomic_read(&(net)->ipv4.tcp_death_row.tw_count)
-#define synfin_net_hashinfo(net)	(&tcp_hashinfo)
+#define synfin_net_own_hash(net)	false
 #endif
 
 #endif /* _SYNFIN_COMPAT_H */
