@@ -9,9 +9,10 @@
  * Every hint is taken, if at all, further down the same call chain, in the
  * same task (a softirq's or a timer's run included): connect() deciding to
  * reuse a timewait sock descheduling it, a segment's verdict killing it. A
- * hint from another task, or older than a tick or two, is left over from a
- * chain that did not end in a kill (connect() judged the sock and did not
- * reuse it): never taken, so an `ss -K` later is not called a reuse.
+ * hint from another task, or older than SYNFIN_HINT_TTL (a second: room
+ * for a preempted or emulated CPU), is left over from a chain that did not
+ * end in a kill (connect() judged the sock and did not reuse it): never
+ * taken, so an `ss -K` later is not called a reuse.
  */
 #include <linux/jiffies.h>
 #include <linux/sched.h>
@@ -20,6 +21,7 @@
 #include "timewait.h"
 
 #define SYNFIN_HINT_SLOTS	64
+#define SYNFIN_HINT_TTL		HZ
 
 struct synfin_hint synfin_exit_hints[SYNFIN_HINT_SLOTS];
 struct synfin_hint synfin_seg_hints[SYNFIN_HINT_SLOTS];
@@ -61,7 +63,7 @@ struct synfin_hint *synfin_hint_take(struct synfin_hint *tab, const void *tw)
 	struct synfin_hint *h = synfin_hint_slot(tab, tw);
 
 	if (h->tw != tw || h->task != current ||
-	    time_after(jiffies, h->stamp + 2))
+	    time_after(jiffies, h->stamp + SYNFIN_HINT_TTL))
 		return NULL;
 	h->tw = NULL;
 	return h;

@@ -18,7 +18,8 @@ $DEVCHECK count >$W/stopped & stopped=$!
 $DEVCHECK count >$W/raw1 & raw1=$!
 $DEVCHECK count >$W/raw2 & raw2=$!
 $DEVCHECK wait-readers 3 30 || fail "raw readers did not open"
-start_reader $W/viewer.json
+# The flood's sockets are in the initial netns: the all-namespaces view.
+SYNFIN="$GLOBAL $SYNFIN" start_reader $W/viewer.json
 viewer=$READER
 kill -STOP $stopped
 rec0=$(stat_of recorded); mem0=$(stat_of mem_bytes)

@@ -6,7 +6,9 @@
 rmmod synfin && load_module ring_size=64 || fail "reload with ring_size=64"
 ok=0
 before=$($DEVCHECK stats | sed 's/.*recorded=\([0-9]*\).*/\1/')
-start_reader $W/ev.json
+# Exact loss counts are the all-namespaces view's (a file restricted to
+# one netns counts one per loss: it must not learn the others' volume).
+SYNFIN="$GLOBAL $SYNFIN" start_reader $W/ev.json
 kill -STOP $READER
 $T/tcpconn serve -p 9500 -n 100 -l 0 & srv=$!
 wait_listen 9500
