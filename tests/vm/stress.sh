@@ -20,7 +20,7 @@ for i in $(seq 1 $CYCLES); do
 	load_module || { note "cycle $i: insmod failed"; ok=1; break; }
 	holders=()
 	for m in block poll nonblock idle; do
-		$DEVCHECK hold $m & holders+=($!)
+		$T/devcheck hold $m & holders+=($!)	# any file holds the module
 	done
 	$DEVCHECK wait-readers 4 30 || { note "cycle $i: readers did not open"; ok=1; }
 	if rmmod synfin 2>$W/rmmod.err; then
