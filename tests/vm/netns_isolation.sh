@@ -1,4 +1,5 @@
 #!/bin/bash
+# suite-timeout: 900
 # Tenants cannot see each other, whatever they hold:
 #  1. root with CAP_NET_ADMIN in a netns that is not the initial one (a
 #     container run with --cap-add NET_ADMIN and no user namespace) gets

@@ -1,4 +1,5 @@
 #!/bin/bash
+# suite-timeout: 900
 # Load/unload under fire: SYNFIN_STRESS_CYCLES (default 50; `make
 # check-stress`: 1000) insmod/rmmod cycles while loopback connections churn.
 # In each cycle four readers hold the device: blocked in read(), in poll(),
