@@ -136,3 +136,14 @@ expect_nothing_missed() {
 	expect_eq "probe hits skipped (kprobe nmissed)" "$(echo "$st" | sed -n 's/.*hook_missed=\([0-9]*\).*/\1/p')" 0 &&
 		expect_eq "timewait socks untracked" "$(echo "$st" | sed -n 's/.*tw_untracked=\([0-9]*\).*/\1/p')" 0
 }
+
+# A SYNFIN_IOC_HEALTH counter (module-wide: read in the initial netns), or
+# "n/a" from a module without the ioctl: synfin_health KEY
+synfin_health() {
+	rm -f $W/health.ready
+	$GLOBAL /usr/bin/python3 tests/lib/devholder.py $W/health.ready $W/health.json --health &
+	local h=$!
+	for _ in $(seq 200); do [ -s $W/health.ready ] && break; sleep 0.05; done
+	kill -USR1 $h; wait $h
+	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("health", {}).get(sys.argv[2], "n/a"))' $W/health.json "$1"
+}

@@ -9,7 +9,6 @@
 . tests/vm/lib.sh
 ok=0
 P=9830
-HOLD="/usr/bin/python3 tests/lib/devholder.py"
 cleanup() {
 	kill $(jobs -p) 2>/dev/null; wait 2>/dev/null
 	# Leave the module as the suite loaded it.
@@ -20,13 +19,6 @@ trap cleanup EXIT
 rmmod synfin && load_module owner_max=1024 || fail "reload with owner_max=1024"
 
 stat_of() { $DEVCHECK stats | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
-health() { # KEY: a SYNFIN_IOC_HEALTH counter, "n/a" without the ioctl
-	rm -f $W/hr
-	$GLOBAL $HOLD $W/hr $W/h.json --health & local h=$!
-	for _ in $(seq 200); do [ -s $W/hr ] && break; sleep 0.05; done
-	kill -USR1 $h; wait $h
-	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("health", {}).get(sys.argv[2], "n/a"))' $W/h.json "$1"
-}
 # The owner of a new server's child in SYN_RECV->ESTABLISHED (the ACK runs
 # in softirq, so it comes from the cache, inherited from the listener):
 # prints "PID SERVER-PID".
@@ -64,7 +56,7 @@ for i in range(n):
     s.close()
 PY
 settle 1
-note "after 1500 resets before accept(): owners cached $(health owner_entries), dropped $(stat_of owner_dropped)"
+note "after 1500 resets before accept(): owners cached $(synfin_health owner_entries), dropped $(stat_of owner_dropped)"
 expect_eq "owners dropped (no room)" "$(stat_of owner_dropped)" 0 || ok=1
 read -r got want < <(server_owner $((P + 1)))
 expect_eq "a new server's SYN_RECV->ESTABLISHED owner" "$got" "$want" || ok=1
@@ -77,11 +69,11 @@ echo 600 >$W/ctl
 for _ in $(seq 1200); do [ "$(cat $W/ack 2>/dev/null)" = 600 ] && break; sleep 0.05; done
 expect_eq "connections held" "$(cat $W/ack)" 600 || ok=1
 d0=$(stat_of owner_dropped)
-note "1200 live sockets: owners cached $(health owner_entries), dropped $d0"
+note "1200 live sockets: owners cached $(synfin_health owner_entries), dropped $d0"
 [ "$d0" -gt 0 ]; expect_eq "a full cache drops new owners" $? 0 || ok=1
 echo 1 >/sys/module/synfin/parameters/owner_idle_s || { note "no owner_idle_s parameter"; ok=1; }
 sleep 3
-note "after owner_idle_s=1 and 3 s: owners cached $(health owner_entries), evicted $(health owner_evicted)"
+note "after owner_idle_s=1 and 3 s: owners cached $(synfin_health owner_entries), evicted $(synfin_health owner_evicted)"
 d1=$(stat_of owner_dropped)
 read -r got want < <(server_owner $((P + 3)))
 expect_eq "after aging, owners dropped for a new connection" "$(( $(stat_of owner_dropped) - d1 ))" 0 || ok=1

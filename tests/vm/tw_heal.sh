@@ -13,16 +13,8 @@
 ok=0
 NEST=$(dirname "${SYNFIN_BENCH_MODULE:-/none}")/synfin_nest.ko
 [ -f "$NEST" ] || skip "no tests/kmod/synfin_nest.ko for this kernel"
-HOLD="/usr/bin/python3 tests/lib/devholder.py"
 P=9840
 trap 'rmmod synfin_nest 2>/dev/null; kill $(jobs -p) 2>/dev/null' EXIT
-health() { # KEY of SYNFIN_IOC_HEALTH ("n/a" without it)
-	rm -f $W/hr
-	$GLOBAL $HOLD $W/hr $W/h.json --health & local h=$!
-	for _ in $(seq 200); do [ -s $W/hr ] && break; sleep 0.05; done
-	kill -USR1 $h; wait $h
-	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("health", {}).get(sys.argv[2], "n/a"))' $W/h.json "$1"
-}
 missed() { $DEVCHECK stats | sed -n 's/.*hook_missed=\([0-9]*\).*/\1/p'; }
 tw_conns() { # PORT N: N connections, the client's ends left in TIME_WAIT
 	$T/tcpconn serve -p "$1" -n "$2" & local s=$!
@@ -49,15 +41,15 @@ wait_healed() { # SECONDS
 
 tw_conns $P 6
 expect_total_sockstat "6 timewait socks: synfin total == sockstat tw" || ok=1
-drift0=$(health tw_drift) stale0=$(health tw_stale) m0=$(missed)
+drift0=$(synfin_health tw_drift) stale0=$(synfin_health tw_stale) m0=$(missed)
 nest_kill $P
 note "after ss -K with one kill hidden: sockstat tw $(sockstat_tw), synfin $(tw_json total), hook_missed +$(( $(missed) - m0 ))"
 [ "$(missed)" -gt "$m0" ]; expect_eq "the kernel skipped synfin's hooks (hook_missed grew)" $? 0 || ok=1
 start=$SECONDS
 wait_healed 30
 expect_eq "1. synfin total == sockstat tw again ($((SECONDS - start)) s)" "$(tw_json total)" "$(sockstat_tw)" || ok=1
-note "tw_drift +$(( $(health tw_drift) - drift0 )), tw_stale +$(( $(health tw_stale) - stale0 )), reconciles $(health tw_reconciles)"
-[ "$(health tw_drift)" -gt "$drift0" ]; expect_eq "the correction is counted (tw_drift grew)" $? 0 || ok=1
+note "tw_drift +$(( $(synfin_health tw_drift) - drift0 )), tw_stale +$(( $(synfin_health tw_stale) - stale0 )), reconciles $(synfin_health tw_reconciles)"
+[ "$(synfin_health tw_drift)" -gt "$drift0" ]; expect_eq "the correction is counted (tw_drift grew)" $? 0 || ok=1
 
 # 2. A stale entry, then new socks that may reuse its memory.
 tw_conns $((P + 1)) 4
@@ -67,7 +59,7 @@ tw_conns $((P + 2)) 30
 stop_reader $READER
 enters=$(grep -c "\"event\": \"tw_enter\".*\"dport\": $((P + 2))," $W/ev.json)
 expect_eq "2. TW_ENTER records for 30 new timewait socks" "$enters" 30 || ok=1
-note "tw_stale +$(( $(health tw_stale) - stale0 )) (a new sock took a stale entry's memory, if more than 0)"
+note "tw_stale +$(( $(synfin_health tw_stale) - stale0 )) (a new sock took a stale entry's memory, if more than 0)"
 wait_healed 30
 expect_eq "synfin total == sockstat tw" "$(tw_json total)" "$(sockstat_tw)" || ok=1
 exit $ok
