@@ -8,6 +8,7 @@
  * so rmmod is refused with EBUSY while any reader is open; close the
  * readers, then unload.
  */
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -31,6 +32,9 @@ struct synfin_file {
 	struct net *net;
 	/* Restricted to it (see synfin_open()): its inode number, else 0. */
 	u32 own_netns;
+	/* The opener's user namespace, which record uids are shown in (the
+	 * file's cred holds it). */
+	struct user_namespace *user_ns;
 	u64 filtered;			/* records the filter dropped */
 	/* The next record that passed the filter, found while testing for
 	 * readiness (poll, or a blocked read about to sleep). */
@@ -77,6 +81,7 @@ static int synfin_open(struct inode *inode, struct file *file)
 				 sf->own_netns ? synfin_net_id(sf->net) : 0);
 	if (err)
 		goto put_net;
+	sf->user_ns = file->f_cred->user_ns;
 	file->private_data = sf;
 	synfin_mem_account(sizeof(*sf));
 	atomic_inc(&synfin_readers);
@@ -151,6 +156,17 @@ static bool synfin_file_wait_cond(struct synfin_file *sf)
 	return synfin_file_ready(sf);
 }
 
+/* Record uids (the initial namespace's) as the opener's namespace has them. */
+static void synfin_file_map_uids(struct synfin_file *sf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (sf->batch[i].have & SYNFIN_HAVE_SOCK)
+			sf->batch[i].uid = from_kuid_munged(sf->user_ns,
+							    KUIDT_INIT(sf->batch[i].uid));
+}
+
 static ssize_t synfin_read(struct file *file, char __user *buf, size_t count,
 			   loff_t *ppos)
 {
@@ -180,6 +196,8 @@ static ssize_t synfin_read(struct file *file, char __user *buf, size_t count,
 			return ret;
 	}
 
+	if (sf->user_ns != &init_user_ns)
+		synfin_file_map_uids(sf, n);
 	if (copy_to_user(buf, sf->batch, n * sizeof(*sf->batch))) {
 		/* Consumed but not delivered: report them as lost, never hide. */
 		sf->cursor.delivered -= n;
@@ -286,6 +304,14 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		if (synfin_filter_check(&f))
 			return -EINVAL;
+		/* Records carry the initial namespace's uid: compare with that. */
+		if (f.match & SYNFIN_FILTER_UID) {
+			kuid_t kuid = make_kuid(sf->user_ns, f.uid);
+
+			if (!uid_valid(kuid))
+				return -EINVAL;
+			f.uid = __kuid_val(kuid);
+		}
 		mutex_lock(&sf->lock);
 		sf->filter = f;
 		/* A record held under the old filter is judged again. */

@@ -4,6 +4,9 @@
  * process acts on it (connect, listen, accept), so events that run later in
  * softirq, where `current` is whoever was interrupted, still name the owner.
  * A passive-open child inherits its listener's owner until it is accepted.
+ * The same entry keeps the time of the connection's last state change, so
+ * each event can tell the time spent in the state it leaves; a socket seen
+ * first in softirq (opened before load) gets an entry with no owner.
  *
  * An entry goes when its socket's CLOSE is recorded. One whose CLOSE was
  * not seen (a hook skipped, a race with accept()) would stay for good and,
@@ -31,7 +34,8 @@ struct synfin_owner {
 	struct hlist_node node;
 	u64 cookie;
 	unsigned long touched;		/* jiffies: stored or read */
-	u32 pid, tgid;
+	u64 changed_ns;			/* last state change; 0: not seen */
+	u32 pid, tgid;			/* tgid 0: owner not known */
 	char comm[TASK_COMM_LEN];
 };
 
@@ -111,54 +115,84 @@ static struct synfin_owner *synfin_owner_find(unsigned int b, u64 cookie)
 	return NULL;
 }
 
-/* keep: an entry already there (a later, better owner) stays as it is. */
+/* An entry for @cookie, found or added; NULL if the cache is full. */
+static struct synfin_owner *synfin_owner_find_add(unsigned int b, u64 cookie,
+						  bool *added)
+{
+	struct synfin_owner *o = synfin_owner_find(b, cookie);
+
+	*added = false;
+	if (o)
+		return o;
+	/* The pool has its own lock; taking it here is a fixed order. */
+	o = synfin_pool_get(&synfin_owner_pool);
+	if (!o) {
+		atomic64_inc(&synfin_owner_dropped);
+		/* Full: sweep now rather than at the next period. */
+		if (time_after(jiffies, READ_ONCE(synfin_owner_last_forced) + HZ)) {
+			WRITE_ONCE(synfin_owner_last_forced, jiffies);
+			irq_work_queue(&synfin_owner_full_work);
+		}
+		return NULL;
+	}
+	o->cookie = cookie;
+	hlist_add_head(&o->node, &synfin_owner_hash[b]);
+	atomic_inc(&synfin_owner_entries);
+	*added = true;
+	return o;
+}
+
+static void synfin_owner_fill(struct synfin_owner *o, u32 pid, u32 tgid,
+			      const char *comm)
+{
+	o->pid = pid;
+	o->tgid = tgid;
+	memcpy(o->comm, comm, TASK_COMM_LEN);
+}
+
+/*
+ * keep: an owner already there (a later, better one) stays as it is.
+ * changed_ns: the connection changed state then (0: no change now).
+ */
 static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
-			       bool keep)
+			       bool keep, u64 changed_ns)
 {
 	unsigned int b = synfin_owner_bucket(cookie);
 	struct synfin_owner *o;
 	unsigned long flags;
+	bool added;
 
 	if (!cookie)
 		return;
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
-	o = synfin_owner_find(b, cookie);
-	if (o && keep) {
-		raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
-		return;
+	o = synfin_owner_find_add(b, cookie, &added);
+	if (o) {
+		o->touched = jiffies;
+		if (changed_ns)
+			o->changed_ns = changed_ns;
+		if (added || !keep || !o->tgid)
+			synfin_owner_fill(o, pid, tgid, comm);
 	}
-	if (!o) {
-		/* The pool has its own lock; taking it here is a fixed order. */
-		o = synfin_pool_get(&synfin_owner_pool);
-		if (!o) {
-			raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
-			atomic64_inc(&synfin_owner_dropped);
-			/* Full: sweep now rather than at the next period. */
-			if (time_after(jiffies, READ_ONCE(synfin_owner_last_forced) + HZ)) {
-				WRITE_ONCE(synfin_owner_last_forced, jiffies);
-				irq_work_queue(&synfin_owner_full_work);
-			}
-			return;
-		}
-		o->cookie = cookie;
-		hlist_add_head(&o->node, &synfin_owner_hash[b]);
-		atomic_inc(&synfin_owner_entries);
-	}
-	o->touched = jiffies;
-	o->pid = pid;
-	o->tgid = tgid;
-	memcpy(o->comm, comm, TASK_COMM_LEN);
 	raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
 }
 
 /*
- * The calling process owns the socket with this cookie. current->comm is
- * copied as trace events copy it: get_task_comm() takes task_lock, a
- * sleeping lock on PREEMPT_RT, and hooks run with interrupts off.
+ * The calling process owns the socket with this cookie (and it changed
+ * state at changed_ns, if not 0). current->comm is copied as trace events
+ * copy it: get_task_comm() takes task_lock, a sleeping lock on PREEMPT_RT,
+ * and hooks run with interrupts off.
  */
-void synfin_owner_set_current(u64 cookie)
+void synfin_owner_set_current(u64 cookie, u64 changed_ns)
 {
-	synfin_owner_store(cookie, current->pid, current->tgid, current->comm, false);
+	synfin_owner_store(cookie, current->pid, current->tgid, current->comm,
+			   false, changed_ns);
+}
+
+static void synfin_owner_copy(const struct synfin_owner *o, struct synfin_event *ev)
+{
+	ev->pid = o->pid;
+	ev->tgid = o->tgid;
+	memcpy(ev->comm, o->comm, sizeof(ev->comm));
 }
 
 /* Fill ev's owner from the cache; false if unknown. */
@@ -171,12 +205,48 @@ bool synfin_owner_get(u64 cookie, struct synfin_event *ev)
 
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
 	o = synfin_owner_find(b, cookie);
+	if (o && o->tgid) {
+		o->touched = jiffies;
+		synfin_owner_copy(o, ev);
+		found = true;
+	}
+	raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
+	return found;
+}
+
+/*
+ * The socket with this cookie changes state at @now: @ev gets the time
+ * spent in the state it leaves, if its last change was seen, and its
+ * owner, if known (true). @task, acting on its own socket, becomes the
+ * owner of an entry that has none (false: the caller names it). With
+ * @add, a socket with no entry gets one from now on.
+ */
+bool synfin_owner_step(u64 cookie, struct synfin_event *ev, u64 now,
+		       const struct task_struct *task, bool add)
+{
+	unsigned int b = synfin_owner_bucket(cookie);
+	struct synfin_owner *o;
+	unsigned long flags;
+	bool found = false, added;
+
+	if (!cookie)
+		return false;
+	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
+	o = add ? synfin_owner_find_add(b, cookie, &added) :
+		  synfin_owner_find(b, cookie);
 	if (o) {
 		o->touched = jiffies;
-		ev->pid = o->pid;
-		ev->tgid = o->tgid;
-		memcpy(ev->comm, o->comm, sizeof(ev->comm));
-		found = true;
+		if (o->changed_ns && now > o->changed_ns) {
+			ev->state_ns = now - o->changed_ns;
+			ev->have |= SYNFIN_HAVE_STATE_TIME;
+		}
+		o->changed_ns = now;
+		if (o->tgid) {
+			synfin_owner_copy(o, ev);
+			found = true;
+		} else if (task) {
+			synfin_owner_fill(o, task->pid, task->tgid, task->comm);
+		}
 	}
 	raw_spin_unlock_irqrestore(synfin_owner_lock(b), flags);
 	return found;
@@ -186,10 +256,12 @@ bool synfin_owner_get(u64 cookie, struct synfin_event *ev)
  * A passive-open child: owned, until accepted, by its listener's owner,
  * which also goes into @ev.
  */
-void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev)
+void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev,
+			  u64 born_ns)
 {
-	if (synfin_owner_get(listener, ev))
-		synfin_owner_store(child, ev->pid, ev->tgid, ev->comm, false);
+	synfin_owner_get(listener, ev);
+	/* Even with no owner known: the child's next change needs its birth. */
+	synfin_owner_store(child, ev->pid, ev->tgid, ev->comm, false, born_ns);
 }
 
 /*
@@ -197,9 +269,9 @@ void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev)
  * (TCP Fast Open: accept() can run before the handshake's ACK, and named
  * the acceptor).
  */
-void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev)
+void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev, u64 born_ns)
 {
-	synfin_owner_store(cookie, ev->pid, ev->tgid, ev->comm, true);
+	synfin_owner_store(cookie, ev->pid, ev->tgid, ev->comm, true, born_ns);
 }
 
 void synfin_owner_forget(u64 cookie)
@@ -280,7 +352,7 @@ static void synfin_owner_accepted(struct sock *sk)
 	 */
 	if (READ_ONCE(sk->sk_state) == TCP_CLOSE)
 		return;
-	synfin_owner_set_current(synfin_sock_cookie(sk));
+	synfin_owner_set_current(synfin_sock_cookie(sk), 0);
 }
 
 /*

@@ -3,8 +3,10 @@
  * Turning a TCP state change into a synfin_event: tuple, netns, cookie,
  * owner. Both hook modes (tracepoint, kprobe) call synfin_record_state().
  */
+#include <linux/cgroup.h>
 #include <linux/in.h>
 #include <linux/math64.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/sock_diag.h>
@@ -13,8 +15,14 @@
 #include <net/ipv6.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 #include <net/tcp_states.h>
 #include "synfin.h"
+
+static bool synfin_snapshot = true;
+module_param_named(snapshot, synfin_snapshot, bool, 0644);
+MODULE_PARM_DESC(snapshot,
+		 "Record the connection's tcp_info counters (bytes, segments, retransmits, RTT), uid and cgroup with every state change (default Y). Writable at run time.");
 
 struct synfin_cpu_state {
 	u64 seen;
@@ -128,6 +136,54 @@ static void synfin_fill_tuple(struct synfin_event *ev, const struct sock *sk)
 	memcpy(ev->daddr, &inet->inet_daddr, 4);
 }
 
+/*
+ * What tcp_get_info() reports for these, read without the socket lock (a
+ * hook may run in the softirq that holds it, or while its owner does):
+ * each field is one aligned load, and the snapshot is as consistent as
+ * `ss -ti` reading a busy socket.
+ */
+static void synfin_fill_tcp(struct synfin_event *ev, const struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	u32 min_rtt = tcp_min_rtt(tp);
+
+	ev->tx_bytes = READ_ONCE(tp->bytes_acked);
+	ev->rx_bytes = READ_ONCE(tp->bytes_received);
+	ev->segs_out = READ_ONCE(tp->segs_out);
+	ev->segs_in = READ_ONCE(tp->segs_in);
+	ev->retrans = READ_ONCE(tp->total_retrans);
+	ev->srtt_us = READ_ONCE(tp->srtt_us) >> 3;	/* stored << 3 */
+	ev->rttvar_us = READ_ONCE(tp->mdev_us) >> 2;	/* stored << 2 */
+	ev->min_rtt_us = min_rtt == ~0U ? 0 : min_rtt;	/* ~0: no sample */
+	ev->have |= SYNFIN_HAVE_TCP;
+}
+
+/*
+ * The socket's uid, as the initial user namespace numbers it (each reader
+ * sees it mapped into its own: chardev.c), and its cgroup v2 id: the
+ * socket holds a reference on that cgroup for its whole life.
+ */
+static void synfin_fill_sock(struct synfin_event *ev, const struct sock *sk)
+{
+	ev->uid = __kuid_val(READ_ONCE(sk->sk_uid));
+	ev->cgroup_id = synfin_sk_cgroup_id(sk);
+	ev->have |= SYNFIN_HAVE_SOCK;
+}
+
+/*
+ * The connection's numbers at this change of a full TCP socket. A child
+ * at its first event is still the listener's copy: no counters of its own.
+ */
+void synfin_record_snapshot(struct synfin_event *ev, const struct sock *sk,
+			    bool counters)
+{
+	if (!READ_ONCE(synfin_snapshot))
+		return;
+	synfin_fill_sock(ev, sk);
+	if (counters)
+		synfin_fill_tcp(ev, sk);
+}
+
 static void synfin_fill_current(struct synfin_event *ev)
 {
 	ev->pid = current->pid;
@@ -140,23 +196,29 @@ static void synfin_fill_current(struct synfin_event *ev)
  * Owner: connect() and listen() make the caller the owner. Otherwise the
  * cache; a process acting on a socket with no entry (one from before
  * synfin loaded) becomes its owner. In softirq with no entry: unknown
- * (pid 0), never the task that happened to be interrupted.
+ * (pid 0), never the task that happened to be interrupted. The same entry
+ * keeps the time of the connection's last change: the time spent in
+ * @oldstate.
  */
 static void synfin_fill_owner(struct synfin_event *ev, const struct sock *sk,
-			      int oldstate, int newstate)
+			      int oldstate, int newstate, u64 now)
 {
 	bool acts = synfin_sk_owner_acts(sk);
 
 	if (!acts)
 		ev->flags |= SYNFIN_F_SOFTIRQ;
-	if (!(acts && oldstate == TCP_CLOSE &&
-	      (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) &&
-	    synfin_owner_get(ev->cookie, ev))
-		return;
-	if (acts) {
-		synfin_owner_set_current(ev->cookie);
+	if (acts && oldstate == TCP_CLOSE &&
+	    (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
+		/* A new connection (or listener): no time in CLOSE to tell. */
+		synfin_owner_set_current(ev->cookie, now);
 		synfin_fill_current(ev);
+		return;
 	}
+	if (synfin_owner_step(ev->cookie, ev, now, acts ? current : NULL,
+			      newstate != TCP_CLOSE))
+		return;
+	if (acts)
+		synfin_fill_current(ev);
 }
 
 /* How long the clone waited, in the record: readers can place it. */
@@ -257,12 +319,12 @@ static bool synfin_clone_note_take(struct synfin_cpu_state *cs,
 static void synfin_hold_clone(struct synfin_cpu_state *cs,
 			      const struct sock *sk, struct synfin_event *ev)
 {
-	u64 listener, child;
+	u64 listener, child, now = ktime_get_ns();
 
 	synfin_flush_clone(cs);
 	if (synfin_clone_note_take(cs, sk, &listener, &child)) {
 		ev->cookie = child;
-		synfin_owner_inherit(child, listener, ev);
+		synfin_owner_inherit(child, listener, ev, now);
 	} else if (ev->dport) {
 		ev->cookie = synfin_sock_cookie(sk);
 	} else {
@@ -272,10 +334,11 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 	}
 	if (!synfin_sk_owner_acts(sk))
 		ev->flags |= SYNFIN_F_SOFTIRQ;
+	synfin_record_snapshot(ev, sk, false);
 	cs->clone_ev = *ev;
 	cs->clone_sk = sk;
 	cs->clone_net_id = synfin_net_id(sock_net(sk));
-	cs->clone_ns = ktime_get_ns();
+	cs->clone_ns = now;
 }
 
 static void synfin_complete_clone(struct synfin_cpu_state *cs,
@@ -293,7 +356,8 @@ static void synfin_complete_clone(struct synfin_cpu_state *cs,
 		 * already (TCP Fast Open accepts before the ACK). */
 		cs->clone_ev.cookie = synfin_sock_cookie(sk);
 		if (cs->clone_ev.pid)
-			synfin_owner_adopt(cs->clone_ev.cookie, &cs->clone_ev);
+			synfin_owner_adopt(cs->clone_ev.cookie, &cs->clone_ev,
+					   cs->clone_ns);
 	}
 	synfin_clone_held(cs);
 	synfin_record_commit(&cs->clone_ev, cs->clone_net_id);
@@ -305,7 +369,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 	struct synfin_cpu_state *cs;
 	struct synfin_event ev;
 	unsigned long flags;
-	u64 cookie;
+	u64 cookie, now;
 
 	/*
 	 * Any context: the tracepoint may call this preemptible (SRCU-fast
@@ -327,6 +391,8 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 	ev.newstate = newstate;
 	ev.netns = sock_net(sk)->ns.inum;
 	synfin_fill_tuple(&ev, sk);
+	if (!(oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV))
+		synfin_record_snapshot(&ev, sk, true);
 
 	/*
 	 * Process-context transitions (tcp_close()) run with BH enabled: keep
@@ -345,7 +411,8 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		synfin_flush_clone(cs);
 	cookie = synfin_sock_cookie(sk);
 	ev.cookie = cookie;
-	synfin_fill_owner(&ev, sk, oldstate, newstate);
+	now = ktime_get_ns();
+	synfin_fill_owner(&ev, sk, oldstate, newstate, now);
 
 	if (newstate == TCP_CLOSE) {
 		if (cs->handoff_sk == sk) {
@@ -355,6 +422,8 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		/* A closed socket may connect again: it caches anew then. */
 		synfin_owner_forget(cookie);
 	}
+	/* Taken with interrupts off on this CPU: it may stamp the record. */
+	ev.ts_ns = now;
 	synfin_record_commit(&ev, synfin_net_id(sock_net(sk)));
 out:
 	local_irq_restore(flags);

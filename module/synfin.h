@@ -100,14 +100,19 @@ void synfin_record_note_handoff(const struct sock *sk);
 void synfin_record_note_clone(const struct sock *listener, const struct sock *req);
 void synfin_record_stats(struct synfin_stats *st);
 u64 synfin_sock_cookie(const struct sock *sk);
+void synfin_record_snapshot(struct synfin_event *ev, const struct sock *sk,
+			    bool counters);
 
 /* owner.c: owner cache by cookie */
 int synfin_owner_init(unsigned int max);
 void synfin_owner_exit(void);
-void synfin_owner_set_current(u64 cookie);
+void synfin_owner_set_current(u64 cookie, u64 changed_ns);
 bool synfin_owner_get(u64 cookie, struct synfin_event *ev);
-void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev);
-void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev);
+bool synfin_owner_step(u64 cookie, struct synfin_event *ev, u64 now,
+		       const struct task_struct *task, bool add);
+void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev,
+			  u64 born_ns);
+void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev, u64 born_ns);
 void synfin_owner_forget(u64 cookie);
 void synfin_owner_health(struct synfin_health *h);
 u64 synfin_owner_dropped_count(void);

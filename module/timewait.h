@@ -80,13 +80,18 @@ struct synfin_twsock {
 	struct synfin_twns *ns;
 	struct synfin_twkey *key[3];	/* by enum synfin_twkey_kind; NULL: overflow */
 	u64 enter_ns;
+	u64 since_ns;			/* its substate's start; 0: not seen */
 	u64 tracked_ns;			/* since when it is counted (tw_reconcile.c) */
 	u64 cookie;
 	unsigned int seen_gen;		/* tw_reconcile.c: found in the hash */
 	u8 substate;
 	u8 flags;			/* SYNFIN_F_TW_NO_ENTRY */
+	u8 have_sock;			/* uid, cgroup_id known (SYNFIN_HAVE_SOCK) */
 	u32 pid, tgid;
 	char comm[TASK_COMM_LEN];
+	/* The full socket's, for the records of its timewait life. */
+	u32 uid;
+	u64 cgroup_id;
 };
 
 #define SYNFIN_TWNS_BITS	6

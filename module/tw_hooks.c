@@ -43,12 +43,29 @@ void synfin_tw_event_init(struct synfin_event *ev, u8 kind,
 	synfin_tw_tuple(ev, tw);
 }
 
+/* The owner, uid and cgroup the full socket had. */
 static void synfin_twsock_owner(struct synfin_event *ev,
 				const struct synfin_twsock *t)
 {
 	ev->pid = t->pid;
 	ev->tgid = t->tgid;
 	memcpy(ev->comm, t->comm, sizeof(ev->comm));
+	if (t->have_sock) {
+		ev->uid = t->uid;
+		ev->cgroup_id = t->cgroup_id;
+		ev->have |= SYNFIN_HAVE_SOCK;
+	}
+}
+
+/* The time t spent in its substate, up to @now, which starts the next. */
+static void synfin_tw_state_time(struct synfin_event *ev,
+				 struct synfin_twsock *t, u64 now)
+{
+	if (t->since_ns && now >= t->since_ns) {
+		ev->state_ns = now - t->since_ns;
+		ev->have |= SYNFIN_HAVE_STATE_TIME;
+	}
+	t->since_ns = now;
 }
 
 /* Which entry point this kernel has: see compat.h. */
@@ -78,7 +95,9 @@ static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 		synfin_tw_timeout_from_timer(tw);
 	/* The tw shares the socket's cookie field: same connection, same id. */
 	ev.cookie = synfin_sock_cookie((const struct sock *)tw);
-	synfin_owner_get(ev.cookie, &ev);
+	/* The full socket's last numbers, and its time in sk_state. */
+	synfin_record_snapshot(&ev, sk, true);
+	synfin_owner_step(ev.cookie, &ev, ktime_get_ns(), NULL, false);
 	synfin_record_note_handoff(sk);
 
 	raw_spin_lock_irqsave(&synfin_tw_lock, flags);
@@ -98,6 +117,7 @@ static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 		if (t) {
 			ev.ts_ns = ktime_get_ns();
 			t->enter_ns = ev.ts_ns;
+			t->since_ns = ev.ts_ns;
 			ev.tw_count = t->ns->c.total;
 			/* In the lock: the counts in the ring follow time order. */
 			synfin_record_commit(&ev, net_id);
@@ -144,6 +164,7 @@ static int synfin_kp_kill(struct kprobe *p, struct pt_regs *regs)
 		ev.ts_ns = ktime_get_ns();
 		if (!(t->flags & SYNFIN_F_TW_NO_ENTRY))
 			ev.tw_duration_ns = ev.ts_ns - t->enter_ns;
+		synfin_tw_state_time(&ev, t, ev.ts_ns);
 		ev.tw_count = synfin_untrack(t);
 		synfin_record_commit(&ev, synfin_net_id(twsk_net(tw)));
 	}
@@ -248,6 +269,7 @@ static int synfin_kp_reschedule(struct kprobe *p, struct pt_regs *regs)
 		ev.cookie = t->cookie;
 		ev.tw_count = t->ns->c.total;
 		synfin_twsock_owner(&ev, t);
+		synfin_tw_state_time(&ev, t, ktime_get_ns());
 		t->substate = tw->tw_substate;
 		synfin_record_commit(&ev, synfin_net_id(twsk_net(tw)));
 	}

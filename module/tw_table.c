@@ -280,6 +280,9 @@ struct synfin_twsock *synfin_track(const struct inet_timewait_sock *tw,
 	t->pid = ev->pid;
 	t->tgid = ev->tgid;
 	memcpy(t->comm, ev->comm, sizeof(t->comm));
+	t->have_sock = !!(ev->have & SYNFIN_HAVE_SOCK);
+	t->uid = ev->uid;
+	t->cgroup_id = ev->cgroup_id;
 	t->key[SYNFIN_KEY_LPORT] = synfin_twkey_get(ns, SYNFIN_KEY_LPORT, ev->sport, 0, NULL);
 	t->key[SYNFIN_KEY_RPORT] = synfin_twkey_get(ns, SYNFIN_KEY_RPORT, ev->dport, 0, NULL);
 	t->key[SYNFIN_KEY_PEER] = synfin_twkey_get(ns, SYNFIN_KEY_PEER, 0, ev->family, ev->daddr);

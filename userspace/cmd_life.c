@@ -6,6 +6,7 @@
  * TIME_WAIT ends (60 s after the close), with TIME_WAIT's real length.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "conn.h"
 
@@ -36,9 +37,11 @@ static void print_header(const struct options *opt)
 		printf("time,pid,comm,family,laddr,lport,raddr,rport,netns,cookie,duration_ms");
 		for (size_t i = 0; i < NCOLS; i++)
 			printf(",%s_ms", cols[i].key);
-		printf(",closer,partial\n");
+		printf(",closer,partial,tx_bytes,rx_bytes,segs_out,segs_in,retrans,srtt_us,"
+		       "rttvar_us,min_rtt_us,uid,cgroup,cgroup_id\n");
 	} else if (opt->format == OUT_TABLE) {
-		printf("%-15s %-7s %-12s %-24s %-24s %9s", "TIME", "PID", "COMM", "LOCAL", "REMOTE", "MS");
+		printf("%-15s %-7s %-12s %-24s %-24s %7s %7s %9s", "TIME", "PID", "COMM", "LOCAL",
+		       "REMOTE", "TX_KB", "RX_KB", "MS");
 		for (size_t i = 0; i < NCOLS; i++)
 			printf(" %8s", cols[i].head);
 		printf("  CLOSER\n");
@@ -50,12 +53,54 @@ static void ms_text(char *out, size_t len, uint64_t ns)
 	snprintf(out, len, "%" PRIu64 ".%03" PRIu64, ns / 1000000, ns / 1000 % 1000);
 }
 
+/* The connection's counters, uid and cgroup; "unknown" where not known. */
+struct conn_numbers {
+	char tx[24], rx[24], segs_out[12], segs_in[12], retrans[12];
+	char srtt[12], rttvar[12], min_rtt[12], uid[12], cgroup_id[24];
+	const char *cgroup;		/* path, or NULL */
+};
+
+static void num(char *out, size_t len, bool known, uint64_t v, const char *unknown)
+{
+	if (known)
+		snprintf(out, len, "%" PRIu64, v);
+	else
+		snprintf(out, len, "%s", unknown);
+}
+
+static void conn_numbers(struct conn_numbers *n, const struct conn *c, const char *unknown)
+{
+	bool tcp = c->have & SYNFIN_HAVE_TCP, sock = c->have & SYNFIN_HAVE_SOCK;
+
+	num(n->tx, sizeof(n->tx), tcp, c->tx_bytes, unknown);
+	num(n->rx, sizeof(n->rx), tcp, c->rx_bytes, unknown);
+	num(n->segs_out, sizeof(n->segs_out), tcp, c->segs_out, unknown);
+	num(n->segs_in, sizeof(n->segs_in), tcp, c->segs_in, unknown);
+	num(n->retrans, sizeof(n->retrans), tcp, c->retrans, unknown);
+	num(n->srtt, sizeof(n->srtt), tcp, c->srtt_us, unknown);
+	num(n->rttvar, sizeof(n->rttvar), tcp, c->rttvar_us, unknown);
+	num(n->min_rtt, sizeof(n->min_rtt), tcp && c->min_rtt_us, c->min_rtt_us, unknown);
+	num(n->uid, sizeof(n->uid), sock, c->uid, unknown);
+	num(n->cgroup_id, sizeof(n->cgroup_id), sock && c->cgroup_id, c->cgroup_id, unknown);
+	n->cgroup = sock ? cgroup_path(c->cgroup_id) : NULL;
+}
+
+/* tcplife's TX_KB/RX_KB: KiB, rounded down; "-" when not known. */
+static void kb_text(char *out, size_t len, bool known, uint64_t bytes)
+{
+	if (known)
+		snprintf(out, len, "%" PRIu64, bytes / 1024);
+	else
+		snprintf(out, len, "-");
+}
+
 static void print_conn(const struct conn *c, const struct options *opt,
 		       const struct synfin_clock *clock, uint64_t first_ts)
 {
 	struct synfin_event end = c->tuple;
-	char l[64], r[64], t[48], comm[SYNFIN_COMM_TEXT], ms[32];
+	char l[64], r[64], t[48], comm[SYNFIN_COMM_TEXT], ms[32], tx[24], rx[24];
 	uint64_t total = c->end_ts - c->first_ts;
+	struct conn_numbers n;
 
 	end.ts_ns = c->end_ts;
 	text_render(comm, sizeof(comm), c->comm, sizeof(c->comm),
@@ -82,7 +127,17 @@ static void print_conn(const struct conn *c, const struct options *opt,
 		       c->active_open ? "active" : c->passive_open ? "passive" : "unknown");
 		if (c->in_timewait)
 			printf(", \"tw_reason\": \"%s\"", tw_reason_name(c->tw_reason));
-		printf(", \"partial\": %s}\n", c->partial ? "true" : "false");
+		printf(", \"partial\": %s", c->partial ? "true" : "false");
+		conn_numbers(&n, c, "null");
+		printf(", \"tx_bytes\": %s, \"rx_bytes\": %s, \"segs_out\": %s, \"segs_in\": %s, "
+		       "\"retrans\": %s, \"srtt_us\": %s, \"rttvar_us\": %s, \"min_rtt_us\": %s, "
+		       "\"uid\": %s, \"cgroup\": ", n.tx, n.rx, n.segs_out, n.segs_in, n.retrans,
+		       n.srtt, n.rttvar, n.min_rtt, n.uid);
+		if (n.cgroup)
+			json_string(stdout, n.cgroup, strlen(n.cgroup));
+		else
+			fputs("null", stdout);
+		printf(", \"cgroup_id\": %s}\n", n.cgroup_id);
 		return;
 	}
 	format_time(t, sizeof(t), &end, clock, opt->wall_clock, first_ts);
@@ -97,15 +152,31 @@ static void print_conn(const struct conn *c, const struct options *opt,
 			ms_text(ms, sizeof(ms), col_ns(c, i));
 			printf(",%s", ms);
 		}
-		printf(",%s,%d\n", conn_closer_name(c->closer), c->partial);
+		printf(",%s,%d", conn_closer_name(c->closer), c->partial);
+		conn_numbers(&n, c, "");
+		printf(",%s,%s,%s,%s,%s,%s,%s,%s,%s,", n.tx, n.rx, n.segs_out, n.segs_in,
+		       n.retrans, n.srtt, n.rttvar, n.min_rtt, n.uid);
+		if (n.cgroup) {
+			char *q = malloc(strlen(n.cgroup) * 2 + 3);
+
+			if (q) {
+				text_render(q, strlen(n.cgroup) * 2 + 3, n.cgroup,
+					    strlen(n.cgroup), TEXT_CSV);
+				fputs(q, stdout);
+				free(q);
+			}
+		}
+		printf(",%s\n", n.cgroup_id);
 		return;
 	}
 	format_addr(l, sizeof(l), &end, true, true);
 	format_addr(r, sizeof(r), &end, false, true);
 	ms_text(ms, sizeof(ms), total);
+	kb_text(tx, sizeof(tx), c->have & SYNFIN_HAVE_TCP, c->tx_bytes);
+	kb_text(rx, sizeof(rx), c->have & SYNFIN_HAVE_TCP, c->rx_bytes);
 	/* A connection seen from the middle: its total is a lower bound. */
-	printf("%-15s %-7u %-12.12s %-24s %-24s %8s%s", t, c->tgid, comm, l, r, ms,
-	       c->partial ? "+" : " ");
+	printf("%-15s %-7u %-12.12s %-24s %-24s %7s %7s %8s%s", t, c->tgid, comm, l, r, tx, rx,
+	       ms, c->partial ? "+" : " ");
 	for (size_t i = 0; i < NCOLS; i++) {
 		uint64_t ns = col_ns(c, i);
 

@@ -254,13 +254,14 @@ static int show_all(int fd, const struct options *opt, struct tw_view *v)
 
 struct advice {
 	bool warn;
-	char text[640];
+	char text[1024];
 };
 
 struct advise_ctx {
 	uint32_t netns;			/* the netns counted */
 	bool own_netns;			/* it is ours: /proc/net and sysctls match */
 	long tw_reuse, max_tw_buckets, fin_timeout, timestamps;	/* -1: unreadable */
+	long tw_reuse_delay;		/* ms (6.14+); -1: this kernel has none */
 	long port_lo, port_hi;
 	long long tw_overflow;		/* TcpExt TCPTimeWaitOverflow, -1: unknown */
 	unsigned int n_advice;
@@ -484,16 +485,34 @@ static void build_advice(struct advise_ctx *a, const struct tw_view *v)
 							 "TIME_WAIT when the peer is 127.0.0.0/8 or ::1" :
 				      "unknown value";
 		bool suggest = port_pressure && pressure_remote && a->tw_reuse != 1;
+		char delay[200];
 
+		/* The kernel's wait before reuse: tcp_tw_reuse_delay where it
+		 * has one (6.14), else a fixed second. It bounds the rate of
+		 * new connections to one peer and remote port: ports / delay. */
+		if (a->tw_reuse_delay > 0 && range)
+			snprintf(delay, sizeof(delay),
+				 "tcp_tw_reuse_delay = %ld ms after its last segment, so about %.0f new "
+				 "connections a second at most to one peer and remote port",
+				 a->tw_reuse_delay, range * 1000.0 / a->tw_reuse_delay);
+		else if (a->tw_reuse_delay >= 0)
+			snprintf(delay, sizeof(delay), "tcp_tw_reuse_delay = %ld ms after its last segment",
+				 a->tw_reuse_delay);
+		else
+			snprintf(delay, sizeof(delay), "about 1 s after its last segment (this kernel has no "
+				 "tcp_tw_reuse_delay to change that)");
 		advise(a, suggest,
 		       "tcp_tw_reuse = %ld: %s. Setting 1 helps only outgoing connections (the client side that runs "
 		       "out of local ports), never a server's TIME_WAIT on its listening port; it needs TCP timestamps "
-		       "on both ends (tcp_timestamps = %ld here) and takes a port about 1 s after its last segment.%s",
-		       a->tw_reuse, meaning, a->timestamps,
+		       "on both ends (tcp_timestamps = %ld here) and takes a port %s.%s%s",
+		       a->tw_reuse, meaning, a->timestamps, delay,
 		       suggest ? " Ports to a remote peer are running short: consider sysctl -w net.ipv4.tcp_tw_reuse=1." :
 		       port_pressure && a->tw_reuse >= 1 ? " The peers running short are covered by this setting already." :
 		       server ? " Here this host is the server, so it would not help." :
-		       client && !port_pressure ? " No peer is near running out of ports, so it is not needed now." : "");
+		       client && !port_pressure ? " No peer is near running out of ports, so it is not needed now." : "",
+		       port_pressure && a->tw_reuse >= 1 && a->tw_reuse_delay > 1000 ?
+		       " Ports are running short and tcp_tw_reuse_delay is above its default (1000 ms): lowering it "
+		       "lets them come back sooner." : "");
 	}
 
 	/* tcp_max_tw_buckets: headroom, and what happens past it. */
@@ -567,6 +586,7 @@ static void print_advice_json(const struct advise_ctx *a, const struct tw_view *
 		printf(", \"ip_local_port_range\": [%ld, %ld]", a->port_lo, a->port_hi);
 	json_long("tcp_fin_timeout", a->fin_timeout, true);
 	json_long("tcp_timestamps", a->timestamps, true);
+	json_long("tcp_tw_reuse_delay", a->tw_reuse_delay, true);
 	printf("}, \"counts\": {\"total\": %u, \"time_wait\": %u, \"fin_wait2\": %u}",
 	       c->total, c->time_wait, c->fin_wait2);
 	printf(", \"timewait_seconds\": %d, \"ephemeral_ports\": %ld", TIMEWAIT_SECS, range);
@@ -606,6 +626,8 @@ static void print_advice_table(const struct advise_ctx *a, const struct tw_view 
 	printf("sysctls: tcp_tw_reuse=%ld tcp_max_tw_buckets=%ld ip_local_port_range=%ld-%ld (%ld ports) "
 	       "tcp_fin_timeout=%ld tcp_timestamps=%ld\n",
 	       a->tw_reuse, a->max_tw_buckets, a->port_lo, a->port_hi, range, a->fin_timeout, a->timestamps);
+	if (a->tw_reuse_delay >= 0)
+		printf("sysctls: tcp_tw_reuse_delay=%ld ms\n", a->tw_reuse_delay);
 	if (a->tw_overflow >= 0)
 		printf("TcpExt TCPTimeWaitOverflow: %lld\n", a->tw_overflow);
 	if (v->q.n_peers && top) {
@@ -648,6 +670,7 @@ static int show_advice(int fd, uint32_t netns, const struct options *opt)
 	a.port_lo = read_sysctl("ip_local_port_range", &a.port_hi);
 	a.fin_timeout = read_sysctl("tcp_fin_timeout", NULL);
 	a.timestamps = read_sysctl("tcp_timestamps", NULL);
+	a.tw_reuse_delay = read_sysctl("tcp_tw_reuse_delay", NULL);
 	a.tw_overflow = read_tw_overflow();
 	range = a.port_lo > 0 && a.port_hi >= a.port_lo ? a.port_hi - a.port_lo + 1 : 0;
 	build_advice(&a, &v);

@@ -227,6 +227,27 @@ static enum conn_closer conn_judge(const struct conn *c, uint8_t old)
 	return CLOSER_RESET;
 }
 
+/* Counters only grow: the latest record that has them has the totals. */
+static void conn_take_numbers(struct conn *c, const struct synfin_event *ev)
+{
+	if (ev->have & SYNFIN_HAVE_TCP) {
+		c->tx_bytes = ev->tx_bytes;
+		c->rx_bytes = ev->rx_bytes;
+		c->segs_out = ev->segs_out;
+		c->segs_in = ev->segs_in;
+		c->retrans = ev->retrans;
+		c->srtt_us = ev->srtt_us;
+		c->rttvar_us = ev->rttvar_us;
+		c->min_rtt_us = ev->min_rtt_us;
+		c->have |= SYNFIN_HAVE_TCP;
+	}
+	if (ev->have & SYNFIN_HAVE_SOCK) {
+		c->uid = ev->uid;
+		c->cgroup_id = ev->cgroup_id;
+		c->have |= SYNFIN_HAVE_SOCK;
+	}
+}
+
 static bool tuple_complete(const struct synfin_event *ev)
 {
 	return ev->sport && ev->dport && !(ev->flags & SYNFIN_F_LISTENER_TUPLE);
@@ -266,6 +287,7 @@ enum conn_update conn_feed(struct conn_table *t, const struct synfin_event *ev,
 		c->tgid = ev->tgid;
 		memcpy(c->comm, ev->comm, sizeof(c->comm));
 	}
+	conn_take_numbers(c, ev);
 	conn_add_step(t, c, ev);
 
 	switch (ev->kind) {
@@ -341,15 +363,22 @@ bool conn_matches(const struct conn *c, const struct synfin_filter *f)
 {
 	const struct synfin_event *t = &c->tuple;
 
-	if ((f->match & SYNFIN_FILTER_LPORT) && t->sport != f->lport)
+	if ((f->match & SYNFIN_FILTER_LPORT) && !synfin_list_has16(f->lports, f->n_lports, t->sport))
 		return false;
-	if ((f->match & SYNFIN_FILTER_RPORT) && t->dport != f->rport)
+	if ((f->match & SYNFIN_FILTER_RPORT) && !synfin_list_has16(f->rports, f->n_rports, t->dport))
 		return false;
-	if ((f->match & SYNFIN_FILTER_PORT) && t->sport != f->port && t->dport != f->port)
+	if ((f->match & SYNFIN_FILTER_PORT) && !synfin_list_has16(f->ports, f->n_ports, t->sport) &&
+	    !synfin_list_has16(f->ports, f->n_ports, t->dport))
 		return false;
-	if ((f->match & SYNFIN_FILTER_TGID) && c->tgid != f->tgid)
+	if ((f->match & SYNFIN_FILTER_TGID) && !synfin_list_has32(f->tgids, f->n_tgids, c->tgid))
 		return false;
 	if ((f->match & SYNFIN_FILTER_COMM) && strncmp(c->comm, f->comm, sizeof(c->comm)))
+		return false;
+	if ((f->match & (SYNFIN_FILTER_UID | SYNFIN_FILTER_CGROUP)) && !(c->have & SYNFIN_HAVE_SOCK))
+		return false;
+	if ((f->match & SYNFIN_FILTER_UID) && c->uid != f->uid)
+		return false;
+	if ((f->match & SYNFIN_FILTER_CGROUP) && c->cgroup_id != f->cgroup_id)
 		return false;
 	if (f->match & SYNFIN_FILTER_STATES) {
 		for (unsigned int s = 0; s < SYNFIN_TCP_MAX_STATES; s++)
@@ -363,23 +392,33 @@ bool conn_matches(const struct conn *c, const struct synfin_filter *f)
 struct synfin_filter conn_event_filter(const struct synfin_filter *f, bool both_ends)
 {
 	struct synfin_filter e = *f;
-	uint16_t port = (f->match & SYNFIN_FILTER_RPORT) ? f->rport :
-			(f->match & SYNFIN_FILTER_LPORT) ? f->lport : 0;
+	const uint16_t *ports = (f->match & SYNFIN_FILTER_RPORT) ? f->rports :
+				(f->match & SYNFIN_FILTER_LPORT) ? f->lports : NULL;
+	uint8_t nports = (f->match & SYNFIN_FILTER_RPORT) ? f->n_rports :
+			 (f->match & SYNFIN_FILTER_LPORT) ? f->n_lports : 0;
 
 	/* A client's first event has no local port yet; states pass by. */
 	e.match &= ~(SYNFIN_FILTER_LPORT | SYNFIN_FILTER_STATES);
-	e.lport = 0;
+	memset(e.lports, 0, sizeof(e.lports));
+	e.n_lports = 0;
 	e.states = 0;
 	if (both_ends) {
 		/* The other end of a connection has the ports swapped and its
-		 * own owner: keep what both ends share, judge the rest here. */
-		e.match &= ~(SYNFIN_FILTER_RPORT | SYNFIN_FILTER_TGID | SYNFIN_FILTER_COMM);
-		e.rport = 0;
-		e.tgid = 0;
+		 * own owner, uid and cgroup: keep what both ends share, judge
+		 * the rest here. */
+		e.match &= ~(SYNFIN_FILTER_RPORT | SYNFIN_FILTER_TGID | SYNFIN_FILTER_COMM |
+			     SYNFIN_FILTER_UID | SYNFIN_FILTER_CGROUP);
+		memset(e.rports, 0, sizeof(e.rports));
+		e.n_rports = 0;
+		memset(e.tgids, 0, sizeof(e.tgids));
+		e.n_tgids = 0;
+		e.uid = 0;
+		e.cgroup_id = 0;
 		memset(e.comm, 0, sizeof(e.comm));
-		if (port) {
+		if (ports) {
 			e.match |= SYNFIN_FILTER_PORT;
-			e.port = port;
+			memcpy(e.ports, ports, sizeof(e.ports));
+			e.n_ports = nports;
 		}
 	}
 	return e;

@@ -315,15 +315,66 @@ static const char *state_color(const struct synfin_event *ev)
 
 void print_table_header(FILE *f)
 {
-	fprintf(f, "%-15s %-7s %-16s %-28s %-28s %s\n", "TIME", "PID", "COMM",
-		"LOCAL", "REMOTE", "OLD -> NEW");
+	fprintf(f, "%-15s %-7s %-16s %-28s %-28s %10s %s\n", "TIME", "PID", "COMM",
+		"LOCAL", "REMOTE", "MS", "OLD -> NEW");
+}
+
+/* Milliseconds spent in the old state, as tcpstates' MS: "12.345", or "-". */
+void format_ms(char *out, size_t outlen, const struct synfin_event *ev)
+{
+	if (!(ev->have & SYNFIN_HAVE_STATE_TIME)) {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	snprintf(out, outlen, "%llu.%03llu",
+		 (unsigned long long)(ev->state_ns / 1000000),
+		 (unsigned long long)(ev->state_ns / 1000 % 1000));
+}
+
+/* The ABI v2 numbers, each "" (CSV), "null" (JSON) when not known. */
+struct event_numbers {
+	char ms[32];
+	char tx[24], rx[24], segs_out[12], segs_in[12], retrans[12];
+	char srtt[12], rttvar[12], min_rtt[12], uid[12], cgroup_id[24];
+};
+
+static void num_text(char *out, size_t len, bool known, unsigned long long v,
+		     const char *unknown)
+{
+	if (known)
+		snprintf(out, len, "%llu", v);
+	else
+		snprintf(out, len, "%s", unknown);
+}
+
+static void event_numbers(struct event_numbers *n, const struct synfin_event *ev,
+			  const char *unknown)
+{
+	bool tcp = ev->have & SYNFIN_HAVE_TCP, sock = ev->have & SYNFIN_HAVE_SOCK;
+
+	num_text(n->tx, sizeof(n->tx), tcp, ev->tx_bytes, unknown);
+	num_text(n->rx, sizeof(n->rx), tcp, ev->rx_bytes, unknown);
+	num_text(n->segs_out, sizeof(n->segs_out), tcp, ev->segs_out, unknown);
+	num_text(n->segs_in, sizeof(n->segs_in), tcp, ev->segs_in, unknown);
+	num_text(n->retrans, sizeof(n->retrans), tcp, ev->retrans, unknown);
+	num_text(n->srtt, sizeof(n->srtt), tcp, ev->srtt_us, unknown);
+	num_text(n->rttvar, sizeof(n->rttvar), tcp, ev->rttvar_us, unknown);
+	/* 0: no RTT sample yet (the kernel's ~0) */
+	num_text(n->min_rtt, sizeof(n->min_rtt), tcp && ev->min_rtt_us, ev->min_rtt_us, unknown);
+	num_text(n->uid, sizeof(n->uid), sock, ev->uid, unknown);
+	/* 0: a kernel without socket cgroup data */
+	num_text(n->cgroup_id, sizeof(n->cgroup_id), sock && ev->cgroup_id, ev->cgroup_id, unknown);
+	if (ev->have & SYNFIN_HAVE_STATE_TIME)
+		format_ms(n->ms, sizeof(n->ms), ev);
+	else
+		snprintf(n->ms, sizeof(n->ms), "%s", unknown);
 }
 
 void print_event_table(FILE *f, const struct synfin_event *ev,
 		       const struct synfin_clock *clock, bool wall,
 		       uint64_t first_ts, bool color)
 {
-	char t[32], l[64], r[64], comm[SYNFIN_COMM_TEXT];
+	char t[32], l[64], r[64], ms[32], comm[SYNFIN_COMM_TEXT];
 
 	format_time(t, sizeof(t), ev, clock, wall, first_ts);
 	if (ev->kind == SYNFIN_EV_LOST) {
@@ -335,8 +386,9 @@ void print_event_table(FILE *f, const struct synfin_event *ev,
 	format_addr(l, sizeof(l), ev, true, true);
 	format_addr(r, sizeof(r), ev, false, true);
 	text_render(comm, sizeof(comm), ev->comm, sizeof(ev->comm), TEXT_TABLE);
-	fprintf(f, "%-15s %-7u %-16s %-28s %-28s %s%s -> %s%s", t, ev->tgid, comm,
-		l, r, color ? state_color(ev) : "", state_name(ev->oldstate),
+	format_ms(ms, sizeof(ms), ev);
+	fprintf(f, "%-15s %-7u %-16s %-28s %-28s %10s %s%s -> %s%s", t, ev->tgid, comm,
+		l, r, ms, color ? state_color(ev) : "", state_name(ev->oldstate),
 		state_name(ev->newstate), color ? "\033[0m" : "");
 	print_event_note(f, ev);
 	fputc('\n', f);
@@ -346,20 +398,24 @@ void print_event_table(FILE *f, const struct synfin_event *ev,
 void print_csv_header(FILE *f)
 {
 	fputs("time,event,pid,tid,comm,netns,family,saddr,sport,daddr,dport,old,new,cookie,"
-	      "substate,reason,duration_ns,tw_count,flags,lost\n", f);
+	      "substate,reason,duration_ns,tw_count,flags,lost,"
+	      "ms,tx_bytes,rx_bytes,segs_out,segs_in,retrans,srtt_us,rttvar_us,min_rtt_us,"
+	      "uid,cgroup_id\n", f);
 }
 
 void print_event_csv(FILE *f, const struct synfin_event *ev,
 		     const struct synfin_clock *clock, bool wall, uint64_t first_ts)
 {
 	char t[48], l[64], r[64], comm[SYNFIN_COMM_TEXT];
+	struct event_numbers n;
 
 	if (wall)
 		format_iso_time(t, sizeof(t), ev, clock);
 	else
 		format_time(t, sizeof(t), ev, clock, false, first_ts);
 	if (ev->kind == SYNFIN_EV_LOST) {
-		fprintf(f, "%s,lost,,,,,,,,,,,,,,,,,,%llu\n", t, (unsigned long long)ev->lost);
+		fprintf(f, "%s,lost,,,,,,,,,,,,,,,,,,%llu,,,,,,,,,,,\n", t,
+			(unsigned long long)ev->lost);
 		return;
 	}
 	format_addr(l, sizeof(l), ev, true, false);
@@ -381,11 +437,27 @@ void print_event_csv(FILE *f, const struct synfin_event *ev,
 		fputs(",,", f);
 	if (ev->kind != SYNFIN_EV_STATE || (ev->flags & SYNFIN_F_TIMEWAIT))
 		fprintf(f, "%u", ev->tw_count);
-	fprintf(f, ",%s%s%s%s,\n",
+	fprintf(f, ",%s%s%s%s,",
 		(ev->flags & SYNFIN_F_TIMEWAIT) ? "in_timewait " : "",
 		(ev->flags & SYNFIN_F_TW_HANDOFF) ? "handoff " : "",
 		(ev->flags & SYNFIN_F_LISTENER_TUPLE) ? "listener_tuple " : "",
 		(ev->flags & SYNFIN_F_TW_NO_ENTRY) ? "entered_before_load" : "");
+	event_numbers(&n, ev, "");
+	fprintf(f, ",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", n.ms, n.tx, n.rx, n.segs_out,
+		n.segs_in, n.retrans, n.srtt, n.rttvar, n.min_rtt, n.uid, n.cgroup_id);
+}
+
+/* The ABI v2 numbers of one event as JSON keys (null: not known). */
+void json_event_numbers(FILE *f, const struct synfin_event *ev)
+{
+	struct event_numbers n;
+
+	event_numbers(&n, ev, "null");
+	fprintf(f, ", \"ms\": %s, \"tx_bytes\": %s, \"rx_bytes\": %s, \"segs_out\": %s, "
+		   "\"segs_in\": %s, \"retrans\": %s, \"srtt_us\": %s, \"rttvar_us\": %s, "
+		   "\"min_rtt_us\": %s, \"uid\": %s, \"cgroup_id\": %s",
+		n.ms, n.tx, n.rx, n.segs_out, n.segs_in, n.retrans, n.srtt, n.rttvar,
+		n.min_rtt, n.uid, n.cgroup_id);
 }
 
 void print_event_json(FILE *f, const struct synfin_event *ev,
@@ -438,5 +510,6 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 		fputs(", \"entered_before_load\": true", f);
 	if (ev->held_us)
 		fprintf(f, ", \"held_us\": %u", ev->held_us);
+	json_event_numbers(f, ev);
 	fputs("}\n", f);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -147,12 +148,18 @@ static const char common_help[] =
 "  -c, --count N        stop after N events (life, ladder: connections)\n"
 "  -r, --read FILE      read a saved capture instead of /dev/synfin\n"
 "      --device PATH    read this device instead of " SYNFIN_DEVICE "\n"
-"Filters (applied in the module for live reads):\n"
+"Filters (applied in the module for live reads; PID and PORT lists take up\n"
+"to 16 comma-separated values, e.g. -L 80,443):\n"
 "  -4, -6               IPv4 or IPv6 sockets only\n"
-"  -p, --pid PID        owner's process id\n"
+"  -p, --pid PID[,PID]  owner's process id\n"
 "      --comm COMM      owner's command name (exact, at most 15 characters)\n"
-"  -L, --lport PORT     local port\n"
-"  -D, --dport PORT     remote port\n"
+"  -L, --lport PORT[,PORT]  local port\n"
+"  -D, --dport PORT[,PORT]  remote port\n"
+"  -u, --uid UID        the socket's uid (a number or a user name): its\n"
+"                       creator's, what `ss -e` shows\n"
+"      --cgroup PATH    sockets created in this cgroup v2 (exactly, not in\n"
+"                       its children), e.g. /sys/fs/cgroup/system.slice/nginx.service\n"
+"                       or /system.slice/nginx.service, as /proc/PID/cgroup says\n"
 "      --addr ADDR[/PREFIX]  either end's address in this network\n"
 "      --state S[,S]    events into or out of these states (names as shown,\n"
 "                       e.g. SYN_SENT,TIME_WAIT)\n"
@@ -288,15 +295,67 @@ bad:
 	return -1;
 }
 
-static int parse_port(const char *arg, const char *opt, uint16_t *port)
+/*
+ * A comma list of numbers from 1 to max (-L 80,443, -p 12,34), at most
+ * SYNFIN_FILTER_LIST of them, as the module matches them.
+ */
+static int parse_list(const char *arg, const char *opt, const char *what,
+		      unsigned long max, uint32_t *out, uint8_t *n)
 {
+	char buf[256], *tok, *save = NULL;
 	unsigned long v;
 
-	if (parse_uint(arg, 65535, &v) || !v) {
-		report_error("%s needs a port from 1 to 65535, not '%s'", opt, arg);
+	*n = 0;
+	if (strlen(arg) >= sizeof(buf) || !*arg || arg[strlen(arg) - 1] == ',')
+		goto bad;
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_uint(tok, max, &v) || !v)
+			goto bad;
+		if (*n == SYNFIN_FILTER_LIST) {
+			report_error("%s takes at most %d %ss, not '%s'", opt,
+				     SYNFIN_FILTER_LIST, what, arg);
+			return -1;
+		}
+		out[(*n)++] = v;
+	}
+	if (*n)
+		return 0;
+bad:
+	report_error("%s needs a %s from 1 to %lu, or a comma list of them (%s 80,443), not '%s'",
+		     opt, what, max, opt, arg);
+	return -1;
+}
+
+static int parse_ports(const char *arg, const char *opt, uint16_t *ports, uint8_t *n)
+{
+	uint32_t v[SYNFIN_FILTER_LIST];
+
+	if (parse_list(arg, opt, "port", 65535, v, n))
+		return -1;
+	for (unsigned int i = 0; i < *n; i++)
+		ports[i] = v[i];
+	return 0;
+}
+
+/* -u: a number, or a user name from the password database. */
+static int parse_user(const char *arg, uint32_t *uid)
+{
+	struct passwd *pw;
+	unsigned long v;
+
+	if (!parse_uint(arg, UINT32_MAX - 1, &v)) {
+		*uid = v;
+		return 0;
+	}
+	errno = 0;
+	pw = *arg ? getpwnam(arg) : NULL;
+	if (!pw) {
+		report_error("-u needs a uid or a user name, and '%s' is neither%s%s", arg,
+			     errno ? ": " : "", errno ? strerror(errno) : "");
 		return -1;
 	}
-	*port = v;
+	*uid = pw->pw_uid;
 	return 0;
 }
 
@@ -392,7 +451,7 @@ static int output_close(int rc)
 int main(int argc, char **argv)
 {
 	enum { OPT_DEVICE = 256, OPT_ALLNS, OPT_CSV, OPT_COLOR, OPT_COMM, OPT_ADDR,
-	       OPT_STATE, OPT_NETNS, OPT_WATCH, OPT_ADVISE, OPT_TEXTFILE };
+	       OPT_STATE, OPT_NETNS, OPT_WATCH, OPT_ADVISE, OPT_TEXTFILE, OPT_CGROUP };
 	static const struct option longopts[] = {
 		{ "json",      no_argument,       NULL, 'j' },
 		{ "timestamp", no_argument,       NULL, 'T' },
@@ -410,6 +469,8 @@ int main(int argc, char **argv)
 		{ "lport",     required_argument, NULL, 'L' },
 		{ "dport",     required_argument, NULL, 'D' },
 		{ "addr",      required_argument, NULL, OPT_ADDR },
+		{ "uid",       required_argument, NULL, 'u' },
+		{ "cgroup",    required_argument, NULL, OPT_CGROUP },
 		{ "state",     required_argument, NULL, OPT_STATE },
 		{ "netns",     required_argument, NULL, OPT_NETNS },
 		{ "watch",     optional_argument, NULL, OPT_WATCH },
@@ -458,7 +519,7 @@ int main(int argc, char **argv)
 
 	/* Our own messages: getopt's name the binary's path and say too little. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jTc:w:r:n:p:L:D:46hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jTc:w:r:n:p:L:D:u:46hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.format = OUT_JSON;
@@ -530,11 +591,9 @@ int main(int argc, char **argv)
 		case 'p':
 			if (given_twice(opt.filter.match & SYNFIN_FILTER_TGID, "-p"))
 				return EXIT_USAGE;
-			if (parse_uint(optarg, INT_MAX, &v) || !v) {
-				report_error("-p needs a process id, not '%s'", optarg);
+			if (parse_list(optarg, "-p", "process id", INT_MAX, opt.filter.tgids,
+				       &opt.filter.n_tgids))
 				return EXIT_USAGE;
-			}
-			opt.filter.tgid = v;
 			opt.filter.match |= SYNFIN_FILTER_TGID;
 			given |= O_FILTER;
 			break;
@@ -552,7 +611,7 @@ int main(int argc, char **argv)
 		case 'L':
 			if (given_twice(opt.filter.match & SYNFIN_FILTER_LPORT, "-L"))
 				return EXIT_USAGE;
-			if (parse_port(optarg, "-L", &opt.filter.lport))
+			if (parse_ports(optarg, "-L", opt.filter.lports, &opt.filter.n_lports))
 				return EXIT_USAGE;
 			opt.filter.match |= SYNFIN_FILTER_LPORT;
 			given |= O_FILTER;
@@ -560,9 +619,25 @@ int main(int argc, char **argv)
 		case 'D':
 			if (given_twice(opt.filter.match & SYNFIN_FILTER_RPORT, "-D"))
 				return EXIT_USAGE;
-			if (parse_port(optarg, "-D", &opt.filter.rport))
+			if (parse_ports(optarg, "-D", opt.filter.rports, &opt.filter.n_rports))
 				return EXIT_USAGE;
 			opt.filter.match |= SYNFIN_FILTER_RPORT;
+			given |= O_FILTER;
+			break;
+		case 'u':
+			if (given_twice(opt.filter.match & SYNFIN_FILTER_UID, "-u"))
+				return EXIT_USAGE;
+			if (parse_user(optarg, &opt.filter.uid))
+				return EXIT_USAGE;
+			opt.filter.match |= SYNFIN_FILTER_UID;
+			given |= O_FILTER;
+			break;
+		case OPT_CGROUP:
+			if (given_twice(opt.filter.match & SYNFIN_FILTER_CGROUP, "--cgroup"))
+				return EXIT_USAGE;
+			if (cgroup_id_of(optarg, &opt.filter.cgroup_id))
+				return EXIT_USAGE;
+			opt.filter.match |= SYNFIN_FILTER_CGROUP;
 			given |= O_FILTER;
 			break;
 		case OPT_ADDR:

@@ -72,6 +72,8 @@ static int open_device(struct source *src, const char *path)
 		goto close_fd;
 	}
 	src->live = true;
+	src->abi = SYNFIN_ABI_VERSION;
+	src->record_size = SYNFIN_EVENT_SIZE;
 	return 0;
 
 close_fd:
@@ -129,11 +131,16 @@ static int open_capture(struct source *src, const char *path)
 		report_error("%s is not a synfin capture (no SYNFINCAP header): write one with synfin -w", path);
 		goto close_fd;
 	}
-	if (h.abi != SYNFIN_ABI_VERSION || h.record_size != SYNFIN_EVENT_SIZE) {
-		report_error("%s: capture has ABI v%u with %u-byte records, this viewer reads ABI v%d (%d bytes)",
-			     path, h.abi, h.record_size, SYNFIN_ABI_VERSION, SYNFIN_EVENT_SIZE);
+	/* Every ABI so far: v1 records are v2's first 128 bytes. */
+	if (!((h.abi == 1 && h.record_size == SYNFIN_EVENT_V1_SIZE) ||
+	      (h.abi == SYNFIN_ABI_VERSION && h.record_size == SYNFIN_EVENT_SIZE))) {
+		report_error("%s: capture has ABI v%u with %u-byte records, this viewer reads ABI v1 (%d bytes) and v%d (%d bytes): use a newer synfin",
+			     path, h.abi, h.record_size, SYNFIN_EVENT_V1_SIZE,
+			     SYNFIN_ABI_VERSION, SYNFIN_EVENT_SIZE);
 		goto close_fd;
 	}
+	src->abi = h.abi;
+	src->record_size = h.record_size;
 	src->clock.mono_ns = h.mono_ns;
 	src->clock.real_ns = h.real_ns;
 	src->offset = sizeof(h);
@@ -179,17 +186,19 @@ int source_next(struct source *src, struct synfin_event *ev)
 /*
  * Refill from a capture: whatever read() gives (a pipe hands over records
  * as they are written), on top of the partial record kept from the last
- * read. 1: records in buf; 0: end of input or stop requested; -1: error.
+ * read. Records of an older ABI (shorter) are widened in place: the
+ * fields they lack stay 0, and .have says none of them is known.
+ * 1: records in buf; 0: end of input or stop requested; -1: error.
  */
 static int fill_capture(struct source *src)
 {
-	char *b = (char *)src->buf;
-	size_t have = src->stray;
+	size_t rs = src->record_size, have = src->stray, room = ARRAY_LEN(src->buf) * rs, i;
+	unsigned char *raw = src->raw;
 
-	memmove(b, b + src->len * SYNFIN_EVENT_SIZE, have);
+	memmove(raw, raw + src->len * rs, have);
 	src->next = src->len = src->stray = 0;
-	while (have < SYNFIN_EVENT_SIZE) {
-		ssize_t n = read(src->fd, b + have, sizeof(src->buf) - have);
+	while (have < rs) {
+		ssize_t n = read(src->fd, raw + have, room - have);
 
 		if (n < 0 && errno == EINTR && !stop_requested)
 			continue;
@@ -209,8 +218,12 @@ static int fill_capture(struct source *src)
 		}
 		have += n;
 	}
-	src->len = have / SYNFIN_EVENT_SIZE;
-	src->stray = have % SYNFIN_EVENT_SIZE;
+	src->len = have / rs;
+	src->stray = have % rs;
+	for (i = 0; i < src->len; i++) {
+		memcpy(&src->buf[i], raw + i * rs, rs);
+		memset((char *)&src->buf[i] + rs, 0, SYNFIN_EVENT_SIZE - rs);
+	}
 	return 1;
 }
 
@@ -244,12 +257,17 @@ static int source_next_any(struct source *src, struct synfin_event *ev)
 			return rc;
 	}
 	*ev = src->buf[src->next++];
-	if (ev->abi != SYNFIN_ABI_VERSION || !known_kind(ev->kind)) {
-		report_error("%s: bad record at byte %llu (ABI %u, kind %u): not a synfin v%d record",
-			     src->name, src->offset, ev->abi, ev->kind, SYNFIN_ABI_VERSION);
+	if (ev->abi != src->abi || !known_kind(ev->kind)) {
+		report_error("%s: bad record at byte %llu (ABI %u, kind %u): not a synfin v%u record",
+			     src->name, src->offset, ev->abi, ev->kind, src->abi);
 		return -1;
 	}
-	src->offset += SYNFIN_EVENT_SIZE;
+	src->offset += src->record_size;
+	if (src->abi < SYNFIN_ABI_VERSION) {
+		/* Shown as a record of today's ABI whose new fields are unknown. */
+		ev->abi = SYNFIN_ABI_VERSION;
+		ev->have = 0;
+	}
 	return 1;
 }
 

@@ -9,8 +9,12 @@
 #include <uapi/synfin.h>
 #include <synfin/filter.h>
 
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
 _Static_assert(sizeof(struct synfin_event) == SYNFIN_EVENT_SIZE,
-	       "struct synfin_event must be 128 bytes");
+	       "struct synfin_event must be 192 bytes");
+_Static_assert(__builtin_offsetof(struct synfin_event, state_ns) == SYNFIN_EVENT_V1_SIZE,
+	       "ABI v2 fields must follow the 128 bytes of v1");
 _Static_assert(sizeof(struct synfin_capture_header) == SYNFIN_CAPTURE_HEADER_SIZE,
 	       "capture header must be 64 bytes");
 
@@ -48,7 +52,12 @@ struct source {
 	unsigned long long offset;	/* bytes consumed, for error messages */
 	struct synfin_event buf[64];
 	size_t len, next;
-	size_t stray;			/* bytes of a partial record after buf[len] */
+	/* Captures: records as read, of the capture's size, then a partial
+	 * one (stray bytes) after the len whole ones. */
+	unsigned char raw[64 * SYNFIN_EVENT_SIZE];
+	size_t stray;
+	size_t record_size;		/* bytes per record: the capture's ABI's */
+	unsigned int abi;		/* the records' ABI (captures: 1 or 2) */
 	bool eof;			/* stopped before the capture began */
 	struct synfin_filter filter;
 };
@@ -98,6 +107,8 @@ void json_string(FILE *f, const char *s, size_t maxlen);
 #define SYNFIN_JSON_SCHEMA	1
 void json_begin(FILE *f, const char *type);
 void print_table_header(FILE *f);
+void format_ms(char *out, size_t outlen, const struct synfin_event *ev);
+void json_event_numbers(FILE *f, const struct synfin_event *ev);
 void print_event_table(FILE *f, const struct synfin_event *ev,
 		       const struct synfin_clock *clock, bool wall,
 		       uint64_t first_ts, bool color);
@@ -106,6 +117,12 @@ void print_event_csv(FILE *f, const struct synfin_event *ev,
 		     const struct synfin_clock *clock, bool wall, uint64_t first_ts);
 void print_event_json(FILE *f, const struct synfin_event *ev,
 		      const struct synfin_clock *clock, bool wall);
+
+/* cgroup.c: a cgroup v2 path (filesystem path, or as /proc/PID/cgroup
+ * writes it) to its id (errors reported); an id to its path relative to
+ * the cgroup2 mount, NULL if no such cgroup exists (any more). */
+int cgroup_id_of(const char *arg, __u64 *id);
+const char *cgroup_path(uint64_t id);
 
 /* main.c: "SYN_SENT", "syn-sent", ... -> enum synfin_tcp_state, or -1 */
 int parse_state_name(const char *name);

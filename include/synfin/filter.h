@@ -49,6 +49,26 @@ static inline unsigned int synfin_state_bit(unsigned int state)
 	return state < SYNFIN_TCP_MAX_STATES ? 1u << state : 0;
 }
 
+static inline int synfin_list_has16(const __u16 *list, unsigned int n, __u16 v)
+{
+	unsigned int i;
+
+	for (i = 0; i < n && i < SYNFIN_FILTER_LIST; i++)
+		if (list[i] == v)
+			return 1;
+	return 0;
+}
+
+static inline int synfin_list_has32(const __u32 *list, unsigned int n, __u32 v)
+{
+	unsigned int i;
+
+	for (i = 0; i < n && i < SYNFIN_FILTER_LIST; i++)
+		if (list[i] == v)
+			return 1;
+	return 0;
+}
+
 static inline int synfin_filter_match(const struct synfin_filter *f,
 				      const struct synfin_event *ev)
 {
@@ -58,15 +78,22 @@ static inline int synfin_filter_match(const struct synfin_filter *f,
 		return 1;
 	if ((m & SYNFIN_FILTER_FAMILY) && ev->family != f->family)
 		return 0;
-	if ((m & SYNFIN_FILTER_TGID) && ev->tgid != f->tgid)
+	if ((m & SYNFIN_FILTER_TGID) && !synfin_list_has32(f->tgids, f->n_tgids, ev->tgid))
 		return 0;
 	if ((m & SYNFIN_FILTER_NETNS) && ev->netns != f->netns)
 		return 0;
-	if ((m & SYNFIN_FILTER_LPORT) && ev->sport != f->lport)
+	if ((m & SYNFIN_FILTER_LPORT) && !synfin_list_has16(f->lports, f->n_lports, ev->sport))
 		return 0;
-	if ((m & SYNFIN_FILTER_RPORT) && ev->dport != f->rport)
+	if ((m & SYNFIN_FILTER_RPORT) && !synfin_list_has16(f->rports, f->n_rports, ev->dport))
 		return 0;
-	if ((m & SYNFIN_FILTER_PORT) && ev->sport != f->port && ev->dport != f->port)
+	if ((m & SYNFIN_FILTER_PORT) && !synfin_list_has16(f->ports, f->n_ports, ev->sport) &&
+	    !synfin_list_has16(f->ports, f->n_ports, ev->dport))
+		return 0;
+	if ((m & (SYNFIN_FILTER_UID | SYNFIN_FILTER_CGROUP)) && !(ev->have & SYNFIN_HAVE_SOCK))
+		return 0;
+	if ((m & SYNFIN_FILTER_UID) && ev->uid != f->uid)
+		return 0;
+	if ((m & SYNFIN_FILTER_CGROUP) && ev->cgroup_id != f->cgroup_id)
 		return 0;
 	if ((m & SYNFIN_FILTER_STATES) &&
 	    !(f->states & (synfin_state_bit(ev->oldstate) | synfin_state_bit(ev->newstate))))
@@ -86,13 +113,24 @@ static inline int synfin_filter_match(const struct synfin_filter *f,
 	return 1;
 }
 
+/* A list named in .match holds 1 to SYNFIN_FILTER_LIST values. */
+static inline int synfin_list_bad(unsigned int match, unsigned int bit, unsigned int n)
+{
+	return (match & bit) && (!n || n > SYNFIN_FILTER_LIST);
+}
+
 /* 0 if the filter is well formed, else -1 (the module answers EINVAL). */
 static inline int synfin_filter_check(const struct synfin_filter *f)
 {
 	unsigned int i, max;
 
-	if ((f->match & ~SYNFIN_FILTER_ALL) || f->__pad || f->__pad2[0] ||
-	    f->__pad2[1] || f->__pad2[2] || f->__reserved[0])
+	if ((f->match & ~SYNFIN_FILTER_ALL) || f->__pad || f->__reserved[0] ||
+	    f->__reserved[1])
+		return -1;
+	if (synfin_list_bad(f->match, SYNFIN_FILTER_TGID, f->n_tgids) ||
+	    synfin_list_bad(f->match, SYNFIN_FILTER_LPORT, f->n_lports) ||
+	    synfin_list_bad(f->match, SYNFIN_FILTER_RPORT, f->n_rports) ||
+	    synfin_list_bad(f->match, SYNFIN_FILTER_PORT, f->n_ports))
 		return -1;
 	if ((f->match & SYNFIN_FILTER_FAMILY) &&
 	    f->family != SYNFIN_AF_INET && f->family != SYNFIN_AF_INET6)

@@ -4,7 +4,14 @@
  *
  * /dev/synfin yields a stream of fixed-size struct synfin_event records.
  * Every record carries its ABI version; a change to this layout bumps
- * SYNFIN_ABI_VERSION, and the viewer refuses records of another version.
+ * SYNFIN_ABI_VERSION. The device speaks one version; the viewer reads
+ * captures of every version (a v1 record is the first 128 bytes of a v2
+ * one, its ABI v2 fields unknown).
+ *
+ * v1: 128-byte records.
+ * v2: 192 bytes: v1's, then the connection's numbers (time in the old
+ *     state, bytes, segments, retransmits, RTT, uid, cgroup); struct
+ *     synfin_filter grew lists, uid and cgroup (v1's is still accepted).
  */
 #ifndef _UAPI_SYNFIN_H
 #define _UAPI_SYNFIN_H
@@ -12,7 +19,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define SYNFIN_ABI_VERSION	1
+#define SYNFIN_ABI_VERSION	2
 #define SYNFIN_DEVICE		"/dev/synfin"
 
 /* struct synfin_event.kind */
@@ -45,7 +52,7 @@ enum synfin_tcp_state {
 #define SYNFIN_AF_INET6		10
 
 /*
- * One event, 128 bytes, naturally aligned, no implicit padding.
+ * One event, 192 bytes, naturally aligned, no implicit padding.
  *
  * Addresses: IPv4 in the first 4 bytes (network order), rest zero; IPv6 all
  * 16 bytes. An AF_INET6 socket talking IPv4 carries v4-mapped addresses.
@@ -61,6 +68,29 @@ enum synfin_tcp_state {
  * merges them in the same order; a passive open's LISTEN->SYN_RECV is held
  * until the child's tuple is complete (its next event), and held_us says
  * how long: the transition happened at ts_ns - held_us * 1000. 0 otherwise.
+ *
+ * ABI v2 fields (from offset 128): each group is valid only when its bit
+ * is in .have; otherwise it is unknown (never "0 of it").
+ *  SYNFIN_HAVE_STATE_TIME  state_ns: time spent in oldstate, since this
+ *      connection's previous transition that synfin saw (tcpstates' MS).
+ *      Unknown for a connection's first event, and for one whose previous
+ *      transition came before load or was forgotten (owner_max reached).
+ *  SYNFIN_HAVE_TCP  the counters tcp_get_info() reports (struct tcp_info),
+ *      read from the full socket without its lock at the moment of the
+ *      change: tx_bytes = tcpi_bytes_acked (includes the SYN's and FIN's
+ *      sequence numbers once acked), rx_bytes = tcpi_bytes_received
+ *      (includes the peer's FIN), segs_out/segs_in = tcpi_segs_out/_in,
+ *      retrans = tcpi_total_retrans, srtt_us = tcpi_rtt, rttvar_us =
+ *      tcpi_rttvar, min_rtt_us = tcpi_min_rtt (0: no RTT sample yet).
+ *      Timewait socks have none: TW_EXIT and the in-timewait substate
+ *      change never carry them (their SYNFIN_HAVE_SOCK fields are the
+ *      full socket's, kept from its TW_ENTER).
+ *  SYNFIN_HAVE_SOCK  uid: the socket's owner uid (sk_uid: its creator's fsuid,
+ *      what `ss -e` shows as uid:), as seen from the reader's
+ *      user namespace (65534 if unmapped there); cgroup_id: the id of its
+ *      cgroup v2 (the inode number of that cgroup's directory, as
+ *      name_to_handle_at() and bpf_get_current_cgroup_id() give it), where
+ *      the socket was created: an accepted socket has its listener's.
  */
 struct synfin_event {
 	__u16 abi;		/* SYNFIN_ABI_VERSION */
@@ -89,9 +119,29 @@ struct synfin_event {
 	__u8  tw_substate;	/* SYNFIN_EV_TW_*: TIME_WAIT or FIN_WAIT2 */
 	__u8  tw_reason;	/* SYNFIN_EV_TW_EXIT: enum synfin_tw_reason */
 	__u8  __pad2[6];
+	/* ABI v2 (above: which of these .have says are known) */
+	__u64 state_ns;		/* HAVE_STATE_TIME: ns spent in oldstate */
+	__u64 tx_bytes;		/* HAVE_TCP: tcpi_bytes_acked */
+	__u64 rx_bytes;		/* HAVE_TCP: tcpi_bytes_received */
+	__u64 cgroup_id;	/* HAVE_SOCK: cgroup v2 id */
+	__u32 segs_out;		/* HAVE_TCP: tcpi_segs_out */
+	__u32 segs_in;		/* HAVE_TCP: tcpi_segs_in */
+	__u32 retrans;		/* HAVE_TCP: tcpi_total_retrans */
+	__u32 srtt_us;		/* HAVE_TCP: tcpi_rtt, smoothed RTT, µs */
+	__u32 rttvar_us;	/* HAVE_TCP: tcpi_rttvar, µs */
+	__u32 min_rtt_us;	/* HAVE_TCP: tcpi_min_rtt, µs; 0: no sample */
+	__u32 uid;		/* HAVE_SOCK: socket's uid */
+	__u32 have;		/* SYNFIN_HAVE_* */
 };
 
-#define SYNFIN_EVENT_SIZE	128
+#define SYNFIN_EVENT_SIZE	192
+/* Records of ABI v1 (captures): the first 128 bytes of struct synfin_event. */
+#define SYNFIN_EVENT_V1_SIZE	128
+
+/* struct synfin_event.have */
+#define SYNFIN_HAVE_STATE_TIME	0x01
+#define SYNFIN_HAVE_TCP		0x02
+#define SYNFIN_HAVE_SOCK	0x04
 
 /* struct synfin_event.flags */
 /* Recorded in softirq, or in a task with bottom halves off (tun writers,
@@ -205,38 +255,54 @@ struct synfin_reader_stats {
  * SYNFIN_IOC_SET_FILTER: this open file delivers only the records that
  * match every field named in .match (lost markers always pass). A reader
  * whose filter drops a record is not woken for it. match == 0 clears.
- * Unknown .match bits, non-zero reserved fields, a prefix longer than the
- * family's address or an unterminated comm: EINVAL.
+ * The list fields (tgids, lports, rports, ports) match when the record's
+ * value is any of the first n_* entries (1 to SYNFIN_FILTER_LIST).
+ * Unknown .match bits, non-zero reserved fields, a list count of 0 or past
+ * SYNFIN_FILTER_LIST for a list in .match, a prefix longer than the
+ * family's address, an unterminated comm, or a uid that has no mapping in
+ * the caller's user namespace: EINVAL.
+ * A record whose .have lacks SYNFIN_HAVE_SOCK never matches a uid or
+ * cgroup filter.
  */
 #define SYNFIN_FILTER_FAMILY	0x001	/* .family (-4, -6) */
-#define SYNFIN_FILTER_TGID	0x002	/* .tgid: owner's process id (-p) */
+#define SYNFIN_FILTER_TGID	0x002	/* .tgids: owner's process id (-p) */
 #define SYNFIN_FILTER_COMM	0x004	/* .comm: owner's comm, exact (--comm) */
-#define SYNFIN_FILTER_LPORT	0x008	/* .lport: local port (-L) */
-#define SYNFIN_FILTER_RPORT	0x010	/* .rport: remote port (-D) */
+#define SYNFIN_FILTER_LPORT	0x008	/* .lports: local port (-L) */
+#define SYNFIN_FILTER_RPORT	0x010	/* .rports: remote port (-D) */
 #define SYNFIN_FILTER_ADDR	0x020	/* .addr/.addr_prefix, either end (--addr) */
 #define SYNFIN_FILTER_STATES	0x040	/* .states: old or new state in the set */
 #define SYNFIN_FILTER_NETNS	0x080	/* .netns: namespace inode (--netns) */
-#define SYNFIN_FILTER_PORT	0x100	/* .port: either end's port (both ends
+#define SYNFIN_FILTER_PORT	0x100	/* .ports: either end's port (both ends
 					 * of a connection: ladder, life) */
-#define SYNFIN_FILTER_ALL	0x1ff
+#define SYNFIN_FILTER_UID	0x200	/* .uid: the socket's uid (-u) */
+#define SYNFIN_FILTER_CGROUP	0x400	/* .cgroup_id: the socket's cgroup v2,
+					 * exactly, not its descendants (--cgroup) */
+#define SYNFIN_FILTER_ALL	0x7ff
+
+#define SYNFIN_FILTER_LIST	16	/* room in each list */
 
 struct synfin_filter {
 	__u32 match;		/* SYNFIN_FILTER_* */
-	__u32 tgid;
 	__u32 netns;
 	__u32 states;		/* bit (1 << state) per enum synfin_tcp_state */
-	__u16 lport;		/* host order */
-	__u16 rport;
+	__u32 uid;		/* in the caller's user namespace */
+	__u64 cgroup_id;	/* as in struct synfin_event */
 	__u8  family;		/* SYNFIN_AF_INET / SYNFIN_AF_INET6 */
 	__u8  addr_family;	/* family of .addr */
 	__u8  addr_prefix;	/* bits of .addr that must match */
+	__u8  n_tgids;		/* entries used in .tgids */
+	__u8  n_lports;		/* ... in .lports */
+	__u8  n_rports;
+	__u8  n_ports;
 	__u8  __pad;
 	__u8  addr[16];		/* as in struct synfin_event; IPv4 also
 				 * matches v4-mapped IPv6 addresses */
 	char  comm[16];		/* NUL-terminated */
-	__u16 port;		/* SYNFIN_FILTER_PORT, host order */
-	__u16 __pad2[3];
-	__u64 __reserved[1];
+	__u32 tgids[SYNFIN_FILTER_LIST];
+	__u16 lports[SYNFIN_FILTER_LIST];	/* host order */
+	__u16 rports[SYNFIN_FILTER_LIST];
+	__u16 ports[SYNFIN_FILTER_LIST];
+	__u64 __reserved[2];
 };
 
 /*

@@ -119,4 +119,26 @@ u64 synfin_net_id(const struct net *net);
 #define synfin_net_own_hash(net)	false
 #endif
 
+/*
+ * The cgroup v2 id of a socket's cgroup (cgroup_id(): its kernfs node's id,
+ * the directory's inode number). Before 5.15, sock_cgroup_data could hold
+ * net_prio/net_cls data instead (cgroup v1 in use): then the pointer reads
+ * as the root cgroup, which is what the kernel itself does.
+ */
+#include <linux/cgroup.h>
+#include <net/sock.h>
+#ifdef CONFIG_SOCK_CGROUP_DATA
+static inline u64 synfin_sk_cgroup_id(const struct sock *sk)
+{
+	struct cgroup *cgrp = sock_cgroup_ptr((struct sock_cgroup_data *)&sk->sk_cgrp_data);
+
+	return cgrp ? cgroup_id(cgrp) : 0;
+}
+#else
+static inline u64 synfin_sk_cgroup_id(const struct sock *sk)
+{
+	return 0;
+}
+#endif
+
 #endif /* _SYNFIN_COMPAT_H */
