@@ -14,17 +14,25 @@ past the table), a timewait entry flagged in_timewait, comms in UTF-8,
 with a stray byte, and with a comma and a quote (a whole connection).
 many: N connections all open at once, then all closed (ladder's scaling).
 
-The layout mirrors include/uapi/synfin.h (ABI 1): a 64-byte header, then
-128-byte records. Kept independent of the C definitions on purpose: if the
-two disagree, the tests fail.
+The layout mirrors include/uapi/synfin.h: a 64-byte header, then
+128-byte records (ABI 1, the default: what older modules wrote) or
+192-byte ones (--abi 2: v1's fields, then the connection's numbers, which
+each scenario fills in, with .have saying which are known). Kept
+independent of the C definitions on purpose: if the two disagree, the
+tests fail.
 """
 import argparse
 import socket
 import struct
 
 EVENT = struct.Struct("<HBBBBBB II Q Q II HH I 16s 16s 16s Q Q II BB6s")
+# ABI v2's tail: state_ns tx_bytes rx_bytes cgroup_id, segs_out segs_in
+# retrans srtt_us rttvar_us min_rtt_us uid have
+EVENT_V2 = struct.Struct("<QQQQ IIIIIIII")
 HEADER = struct.Struct("<12s HH Q Q 32s")
-assert EVENT.size == 128 and HEADER.size == 64
+assert EVENT.size == 128 and EVENT_V2.size == 64 and HEADER.size == 64
+HAVE_STATE_TIME, HAVE_TCP, HAVE_SOCK = 1, 2, 4
+ABI = 1                           # of records made by ev() without abi=
 
 STATE = {n: i for i, n in enumerate(
     "_ ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT1 FIN_WAIT2 TIME_WAIT CLOSE "
@@ -39,15 +47,46 @@ def addr(fam, a):
     return socket.inet_pton(socket.AF_INET, a) + bytes(12)
 
 
-def ev(abi=1, kind=1, fam=2, old="CLOSE", new="SYN_SENT", cpu=0, netns=4026531840,
+def ev(abi=None, kind=1, fam=2, old="CLOSE", new="SYN_SENT", cpu=0, netns=4026531840,
        ts=MONO0, cookie=0, pid=0, tgid=0, sport=0, dport=0, saddr="0.0.0.0",
        daddr="0.0.0.0", comm=b"", lost=0, flags=0, tw_duration=0, tw_count=0,
-       tw_timeout=0, substate="_", reason=0, held_us=0):
+       tw_timeout=0, substate="_", reason=0, held_us=0, state_ns=0, tx=0, rx=0,
+       cgroup_id=0, segs_out=0, segs_in=0, retrans=0, srtt=0, rttvar=0, min_rtt=0,
+       uid=0, have=0):
+    abi = ABI if abi is None else abi
     st = lambda x: x if isinstance(x, int) else STATE[x]
-    return EVENT.pack(abi, kind, fam, st(old), st(new), flags, 0, cpu, netns,
-                      ts, cookie, pid, tgid, sport, dport, held_us, addr(fam, saddr),
-                      addr(fam, daddr), comm, lost, tw_duration, tw_count, tw_timeout,
-                      STATE[substate], reason, bytes(6))
+    rec = EVENT.pack(abi, kind, fam, st(old), st(new), flags, 0, cpu, netns,
+                     ts, cookie, pid, tgid, sport, dport, held_us, addr(fam, saddr),
+                     addr(fam, daddr), comm, lost, tw_duration, tw_count, tw_timeout,
+                     STATE[substate], reason, bytes(6))
+    if abi == 2:
+        rec += EVENT_V2.pack(state_ns, tx, rx, cgroup_id, segs_out, segs_in, retrans,
+                             srtt, rttvar, min_rtt, uid, have)
+    return rec
+
+
+def numbers(recs):
+    """ABI v2: what a module would add to the records of whole connections.
+    Each socket's counters grow with its events; timewait exits carry no
+    counters; every event but a socket's first knows its time in the old
+    state; uid 1000 and cgroup 7777 for every socket."""
+    last, n = {}, {}
+    for d in sorted(recs, key=lambda d: d["ts"]):
+        if d.get("kind", 1) == 2:
+            continue
+        c = d["cookie"]
+        k = n[c] = n.get(c, 0) + 1
+        have = HAVE_SOCK
+        if c in last:
+            d["state_ns"] = d["ts"] - last[c]
+            have |= HAVE_STATE_TIME
+        last[c] = d["ts"]
+        if d.get("kind", 1) != 4 and not (d.get("flags", 0) & 8):
+            have |= HAVE_TCP
+            d.update(tx=1000 * k * k + 1, rx=2000 * k * k, segs_out=3 * k, segs_in=2 * k,
+                     retrans=k - 1, srtt=50 * k, rttvar=25 * k, min_rtt=40)
+        d.update(uid=1000, cgroup_id=7777, have=have)
+    return recs
 
 
 def conn(steps, t0, cookie, fam, saddr, sport, daddr, dport, pid=0, comm=b"", **kw):
@@ -131,6 +170,8 @@ def lifecycle():
                   (60005.3, "tw_exit:TIME_WAIT>CLOSE", dict(substate="TIME_WAIT", reason=1, tw_duration=60000190000))],
                  t5, s + 40, 2, lo, 6000, lo, 5000, pid=800, comm=b"peer-b")
     recs.sort(key=lambda d: d["ts"])
+    if ABI == 2:
+        numbers(recs)
     return [ev(**d) for d in recs]
 
 
@@ -215,12 +256,15 @@ def main():
     p.add_argument("--truncate-bytes", type=int, default=0)
     p.add_argument("--bad-kind", action="store_true")
     a = p.parse_args()
+    global ABI
+    ABI = a.abi
     recs = {"basic": lambda: basic(a.abi), "empty": list, "lifecycle": lifecycle,
             "crafted": crafted, "many": lambda: many(a.n)}[a.scenario]()
     if a.bad_kind:
         recs.insert(2, ev(kind=99))
     hdr_abi = a.header_abi if a.header_abi is not None else a.abi
-    data = HEADER.pack(b"SYNFINCAP\0\0\0", hdr_abi, 128, MONO0, REAL0, bytes(32))
+    size = 192 if a.abi == 2 else 128
+    data = HEADER.pack(b"SYNFINCAP\0\0\0", hdr_abi, size, MONO0, REAL0, bytes(32))
     data += b"".join(recs)
     if a.truncate_bytes:
         data = data[:-a.truncate_bytes]

@@ -2,6 +2,8 @@
 # Viewer tests on replay files: no kernel needed. One result line per check
 # ("PASS name" / "FAIL name"), like tests/vm/suite.
 # Usage: tests/unit/viewer.sh [VIEWER]   (default userspace/synfin)
+# SYNFIN_GOLDEN_UPDATE=1: write each golden file from this viewer's output
+# instead of comparing (then review the diff with git diff).
 cd "$(dirname "$0")/../.." || exit 1
 V=${1:-userspace/synfin}
 PY=/usr/bin/python3
@@ -20,6 +22,7 @@ check() {
 	local name=$1 want=$2 golden=$3 errre=$4 rc detail=""
 	shift 5
 	"$@" >$W/out 2>$W/err; rc=$?
+	[ "${SYNFIN_GOLDEN_UPDATE:-}" = 1 ] && [ "$golden" != - ] && cp $W/out "$golden"
 	[ "$rc" -eq "$want" ] || detail+="exit $rc, want $want"$'\n'
 	if [ "$golden" != - ] && ! diff -u "$golden" $W/out >$W/diff; then
 		detail+="stdout differs from $golden:"$'\n'"$(head -20 $W/diff)"$'\n'
@@ -40,8 +43,8 @@ $MK $W/basic.cap
 $MK $W/empty.cap --scenario empty
 $MK $W/trunc.cap --truncate-bytes 50
 $MK $W/shortrec.cap --scenario empty; printf 'xyz' >>$W/shortrec.cap
-$MK $W/abi2.cap --abi 2
-$MK $W/rec-abi2.cap --header-abi 1 --abi 2
+$MK $W/abi3.cap --abi 3
+$MK $W/rec-abi3.cap --header-abi 1 --abi 3
 $MK $W/badkind.cap --bad-kind
 head -c 64 /dev/urandom >$W/garbage.cap
 : >$W/zero.cap
@@ -86,8 +89,8 @@ result truncated-keeps-whole-records $? "$(cat $W/trunc.json | tail -2)"
 check partial-record-only 1 - 'truncated record at byte 64 \(3 stray bytes\)' -- $V -r $W/shortrec.cap
 check garbage 1 - 'is not a synfin capture' -- $V -r $W/garbage.cap
 check zero-length 1 - 'is not a synfin capture' -- $V -r $W/zero.cap
-check wrong-abi-header 1 - 'capture has ABI v2.*reads ABI v1' -- $V -r $W/abi2.cap
-check wrong-abi-record 1 - 'bad record at byte 64 \(ABI 2' -- $V -r $W/rec-abi2.cap
+check wrong-abi-header 1 - 'capture has ABI v3.*reads ABI v1 \(128 bytes\) and v2 \(192 bytes\)' -- $V -r $W/abi3.cap
+check wrong-abi-record 1 - 'bad record at byte 64 \(ABI 3, kind 1\): not a synfin v1 record' -- $V -r $W/rec-abi3.cap
 check bad-kind 1 - 'bad record at byte 320 \(ABI 1, kind 99\)' -- $V -r $W/badkind.cap
 check missing-file 1 - 'cannot open capture /nonexistent' -- $V -r /nonexistent
 check json-error 1 - EMPTY -- $V -r $W/garbage.cap -j
@@ -169,6 +172,112 @@ fexpect combined "LOST curl" -4 -D 8080 --comm curl
 # event has no port yet, yet its line still starts at the SYN.
 $V life -r $W/life.cap -j -L 41000 >$W/lp 2>&1
 grep -q '"comm": "curl".*"syn": 120000' $W/lp; result life-lport-whole-connection $? "$(cat $W/lp)"
+
+# --- ABI v2 (issue 15): v1 captures replay unchanged, v2 numbers shown ---
+# A v1 capture (what every module before ABI 2 wrote): the same keys and
+# values as before ABI 2 (golden/v1, the outputs of that viewer), plus the
+# new keys, every one null ("unknown", never 0).
+for g in basic.json basic.json-T life.json; do
+	case $g in
+	basic.json) args="-r $W/basic.cap -j" ;;
+	basic.json-T) args="-r $W/basic.cap -j -T" ;;
+	life.json) args="life -r $W/life.cap -j" ;;
+	esac
+	# shellcheck disable=SC2086
+	$V $args >$W/v1out 2>&1
+	$PY - $W/v1out $G/v1/$g >$W/pyout 2>&1 <<'PY'
+import json, sys
+new = {"ms", "tx_bytes", "rx_bytes", "segs_out", "segs_in", "retrans", "srtt_us",
+       "rttvar_us", "min_rtt_us", "uid", "cgroup", "cgroup_id"}
+got = [json.loads(l) for l in open(sys.argv[1])]
+old = [json.loads(l) for l in open(sys.argv[2])]
+assert len(got) == len(old), (len(got), len(old))
+for g, o in zip(got, old):
+    if g["type"] in ("event", "life"):
+        extra = set(g) - set(o)
+        assert extra == new - ({"cgroup"} if g["type"] == "event" else {"ms"}), extra
+        assert all(g[k] is None for k in extra), {k: g[k] for k in extra}
+    assert {k: g[k] for k in o} == o, (g, o)
+PY
+	result "v1-replays-unchanged ($g)" $? "$(cat $W/pyout)"
+done
+# CSV: the old columns, in their old places; the new ones appended, empty.
+for g in life.csv life.tail-csv; do
+	case $g in
+	life.csv) args="life -r $W/life.cap --csv" ;;
+	life.tail-csv) args="-r $W/life.cap --csv -T" ;;
+	esac
+	# shellcheck disable=SC2086
+	$V $args >$W/v1out 2>&1
+	$PY - $W/v1out $G/v1/$g >$W/pyout 2>&1 <<'PY'
+import csv, sys
+got = list(csv.reader(open(sys.argv[1])))
+old = list(csv.reader(open(sys.argv[2])))
+assert len(got) == len(old)
+for g, o in zip(got, old):
+    assert g[:len(o)] == o, (g, o)
+    assert all(x == "" for x in g[len(o):]) or g is got[0], g
+PY
+	result "v1-replays-unchanged ($g)" $? "$(cat $W/pyout)"
+done
+# A v2 capture: the numbers as recorded, in every output.
+$MK $W/life2.cap --scenario lifecycle --abi 2
+check life-v2-table 0 $G/life-v2.table EMPTY -- $V life -r $W/life2.cap
+check life-v2-json 0 $G/life-v2.json EMPTY -- $V life -r $W/life2.cap -j
+check life-v2-csv 0 $G/life-v2.csv EMPTY -- $V life -r $W/life2.cap --csv
+check tail-v2-table 0 $G/tail-v2.table EMPTY -- $V -r $W/life2.cap -c 8
+check tail-v2-csv 0 $G/tail-v2.csv EMPTY -- $V -r $W/life2.cap --csv -c 8
+$PY - "$V" $W/life2.cap >$W/pyout 2>&1 <<'PY'
+import csv, io, json, subprocess, sys
+v, cap = sys.argv[1], sys.argv[2]
+def run(*a):
+    return subprocess.run([v, *a, "-r", cap], check=True, capture_output=True, text=True).stdout
+life = {c["comm"]: c for c in map(json.loads, run("life", "-j").splitlines()) if c["type"] == "life"}
+# curl: 8 records; the last with counters is its 6th (the hand-off CLOSE):
+# mkcap's k=6 -> tx 36001, rx 72000; the timewait exit has none.
+c = life["curl"]
+assert (c["tx_bytes"], c["rx_bytes"], c["segs_out"], c["segs_in"], c["retrans"]) == (36001, 72000, 18, 12, 5), c
+assert (c["srtt_us"], c["rttvar_us"], c["min_rtt_us"], c["uid"], c["cgroup_id"]) == (300, 150, 40, 1000, 7777), c
+assert c["cgroup"] is None   # no such cgroup on this host
+table = run("life")
+row = [l for l in table.splitlines() if " curl " in l][0].split()
+assert row[5:7] == ["35", "70"], row   # TX_KB RX_KB: 36001 // 1024, 72000 // 1024
+ev = [json.loads(l) for l in run("-j").splitlines()]
+curl = [e for e in ev if e.get("cookie") == 4503599627370600]
+assert curl[0]["ms"] is None                      # its first event
+assert curl[1]["ms"] == 0.12 and curl[2]["ms"] == 2.38, [e["ms"] for e in curl]
+assert curl[-1]["tx_bytes"] is None and curl[-1]["uid"] == 1000   # timewait exit
+rows = list(csv.DictReader(io.StringIO(run("--csv"))))
+assert rows[1]["ms"] == "0.120" and rows[0]["ms"] == "", rows[:2]
+PY
+result v2-numbers-in-every-output $? "$(cat $W/pyout)"
+# Round trip: a v2 capture written again (-r -w) is the same bytes.
+$V -r $W/life2.cap -w $W/life2-again.cap && cmp $W/life2.cap $W/life2-again.cap
+result v2-capture-round-trips $?
+# A v1 capture written again is a v2 capture whose numbers stay unknown.
+$V -r $W/life.cap -w $W/life-up.cap && $V life -r $W/life-up.cap -j >$W/up.json &&
+	$V life -r $W/life.cap -j | cmp -s - $W/up.json
+result v1-capture-rewritten-as-v2-keeps-unknown $?
+# Filters on the new fields and lists (the module runs the same code).
+fexpect2() { # NAME "COMMS" ARGS...
+	local name=$1 want=$2
+	shift 2
+	got=$($V life -r $W/life2.cap -j "$@" 2>&1 | $PY -c 'import json,sys
+print(" ".join(sorted(json.loads(l).get("comm", "LOST") for l in sys.stdin)))')
+	[ "$got" = "$want" ]; result "filter-$name" $? "got: $got"
+}
+fexpect2 uid "LOST curl nc nginx peer-a peer-b python3 wget" -u 1000
+fexpect2 uid-other "LOST" -u 1001
+fexpect2 lport-list "LOST nginx python3" -L 8080,80
+fexpect2 dport-list "LOST curl wget" -D 443,8080
+fexpect2 pid-list "LOST nc nginx" -p 400,500
+fexpect uid-on-v1 "LOST" -u 0
+check usage-port-list-empty 2 - '-L needs a port from 1 to 65535, or a comma list' -- $V -L 80,
+check usage-port-list-zero 2 - '-L needs a port' -- $V -L 80,0
+check usage-port-list-long 2 - '-D takes at most 16 ports' -- $V -D 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17
+check usage-pid-list 2 - '-p needs a process id' -- $V -p 1,x
+check usage-uid-name 2 - "-u needs a uid or a user name, and 'no-such-user-here' is neither" -- $V -u no-such-user-here
+check usage-cgroup 2 - "--cgroup: '/no/such/cgroup' is not a cgroup v2 directory" -- $V --cgroup /no/such/cgroup
 check usage-addr 2 - '--addr needs an IPv4 or IPv6 address' -- $V --addr 300.1.1.1
 check usage-prefix 2 - '--addr needs' -- $V --addr 10.0.0.0/33
 check usage-port 2 - '-D needs a port from 1 to 65535' -- $V -D 70000
@@ -224,12 +333,15 @@ $MK $W/crafted.cap --scenario crafted
 : >$W/all.json
 for args in "-r $W/basic.cap" "-r $W/basic.cap -T" "-r $W/life.cap" "-r $W/crafted.cap" \
 	"life -r $W/life.cap" "life -r $W/life.cap -T" "life -r $W/crafted.cap" "-r $W/garbage.cap" \
+	"-r $W/life2.cap" "life -r $W/life2.cap" \
 	"-r $W/trunc.cap" "--bogus" "ladder -r $W/life.cap"; do
 	# shellcheck disable=SC2086
 	$V $args -j >>$W/all.json 2>/dev/null
 done
 out=$($PY tests/lib/jsoncheck.py $W/all.json 2>&1)
-result "json-schema ($(wc -l <$W/all.json) lines)" $? "$out"
+# (the status taken first: a $(...) in result's arguments would reset $?)
+rc=$?
+result "json-schema ($(wc -l <$W/all.json) lines)" $rc "$out"
 for t in event lost life error; do
 	grep -q "^{\"type\": \"$t\", \"schema\": 1, " $W/all.json; result "json-type-$t-first" $?
 done
