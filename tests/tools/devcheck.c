@@ -91,9 +91,12 @@ static int check_filter(void)
 		setup; \
 		bad |= expect_errno(what, ioctl(fd, SYNFIN_IOC_SET_FILTER, &f), EINVAL); \
 	} while (0)
-	BAD_FILTER("unknown match bit", f.match = 0x200);
-	BAD_FILTER("reserved field set", f.match = SYNFIN_FILTER_TGID; f.__reserved[0] = 1);
-	BAD_FILTER("padding set", f.match = SYNFIN_FILTER_PORT; f.__pad2[1] = 1);
+	BAD_FILTER("unknown match bit", f.match = 0x800);
+	BAD_FILTER("reserved field set", f.match = SYNFIN_FILTER_TGID; f.n_tgids = 1; f.__reserved[1] = 1);
+	BAD_FILTER("padding set", f.match = SYNFIN_FILTER_PORT; f.n_ports = 1; f.__pad = 1);
+	BAD_FILTER("empty port list", f.match = SYNFIN_FILTER_LPORT; f.n_lports = 0);
+	BAD_FILTER("pid list past its room", f.match = SYNFIN_FILTER_TGID; f.n_tgids = SYNFIN_FILTER_LIST + 1);
+	BAD_FILTER("uid with no mapping", f.match = SYNFIN_FILTER_UID; f.uid = (uint32_t)-1);
 	BAD_FILTER("family 7", f.match = SYNFIN_FILTER_FAMILY; f.family = 7);
 	BAD_FILTER("IPv4 prefix 33", f.match = SYNFIN_FILTER_ADDR; f.addr_family = SYNFIN_AF_INET; f.addr_prefix = 33);
 	BAD_FILTER("address without family", f.match = SYNFIN_FILTER_ADDR; f.addr_prefix = 8);
