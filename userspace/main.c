@@ -81,20 +81,31 @@ static const struct command commands[] = {
 	{ "tail", cmd_tail, O_EVENTS | O_WRITE, "one line per event, live (the default)",
 "Usage: synfin [tail] [-j|--csv] [-T] [-c N] [FILTERS] [-w FILE | -r FILE]\n"
 "Every TCP state change and TIME_WAIT entry/exit as it happens: time, owner\n"
-"(pid, comm), local and remote address, OLD -> NEW. Lost records are shown\n"
-"as '*** lost N events ***' lines (JSON: {\"lost\": N}).\n"
+"(pid, comm), local and remote address, MS (milliseconds spent in the old\n"
+"state, like tcpstates; '-' for a connection's first event), OLD -> NEW.\n"
+"-j and --csv add the connection's numbers at that change (synfin life\n"
+"--help lists them; man synfin: CONNECTION NUMBERS). Lost\n"
+"records are shown as '*** lost N events ***' lines (JSON: {\"lost\": N}).\n"
 "  -w FILE   save the raw records to FILE ('-': stdout) instead of printing;\n"
 "            replay them anywhere with -r FILE\n" },
 	{ "life", cmd_life, O_EVENTS, "one line per finished connection, with time in each state",
 "Usage: synfin life [-j|--csv] [-T] [-c N] [FILTERS] [-r FILE]\n"
 "One line per connection when it is gone (like tcplife): owner, both ends,\n"
-"total duration, the time spent in each state (SYN = SYN_SENT or SYN_RECV,\n"
+"TX_KB and RX_KB (KiB sent and acked, and received), total duration (MS),\n"
+"the time spent in each state (SYN = SYN_SENT or SYN_RECV,\n"
 "EST, FW1, FW2, CW = CLOSE_WAIT, LA = LAST_ACK, CLG = CLOSING, TW =\n"
 "TIME_WAIT), and who closed first: 'active' sent the first FIN, 'passive'\n"
 "answered one, 'reset' or 'refused' ended without the FIN exchange. A\n"
 "server's SYN is its child socket's SYN_RECV only: the request sock that\n"
 "answered the SYN fires no event. -c N: stop after N connections.\n"
-"--state S keeps connections that passed through state S.\n" },
+"--state S keeps connections that passed through state S.\n"
+"-j/--csv also give, as tcp_info has them at the connection's last change:\n"
+"tx_bytes, rx_bytes (tcpi_bytes_acked, tcpi_bytes_received: sequence\n"
+"numbers, so an acked FIN and the connecting side's SYN count 1 each),\n"
+"segs_out, segs_in, retrans (tcpi_total_retrans), srtt_us, rttvar_us,\n"
+"min_rtt_us (tcpi_rtt, tcpi_rttvar, tcpi_min_rtt, in microseconds), uid (the\n"
+"socket's, as ss -e shows), cgroup (its cgroup v2 path) and cgroup_id.\n"
+"Unknown values (captures from before ABI 2) are null, or empty in CSV.\n" },
 	{ "ladder", cmd_ladder, O_EVENTS, "draw handshake and close ladders of real connections",
 "Usage: synfin ladder [-T] [-c N] [FILTERS] [-r FILE]\n"
 "Draws each connection as a client | server ladder: SYN, SYN+ACK, ACK, then\n"
