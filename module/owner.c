@@ -115,18 +115,27 @@ static struct synfin_owner *synfin_owner_find(unsigned int b, u64 cookie)
 	return NULL;
 }
 
-/* An entry for @cookie, found or added; NULL if the cache is full. */
+/*
+ * An entry for @cookie, found or added; NULL if the cache is full. An
+ * owner that finds no room is counted (owner_dropped) and asks for a
+ * sweep; a connection's change time alone (no owner known) is not worth
+ * the pool's lock when the pool is empty, nor a count.
+ */
 static struct synfin_owner *synfin_owner_find_add(unsigned int b, u64 cookie,
-						  bool *added)
+						  bool owner, bool *added)
 {
 	struct synfin_owner *o = synfin_owner_find(b, cookie);
 
 	*added = false;
 	if (o)
 		return o;
+	if (!owner && !READ_ONCE(synfin_owner_pool.free))
+		return NULL;
 	/* The pool has its own lock; taking it here is a fixed order. */
 	o = synfin_pool_get(&synfin_owner_pool);
 	if (!o) {
+		if (!owner)
+			return NULL;
 		atomic64_inc(&synfin_owner_dropped);
 		/* Full: sweep now rather than at the next period. */
 		if (time_after(jiffies, READ_ONCE(synfin_owner_last_forced) + HZ)) {
@@ -165,7 +174,7 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
 	if (!cookie)
 		return;
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
-	o = synfin_owner_find_add(b, cookie, &added);
+	o = synfin_owner_find_add(b, cookie, tgid != 0, &added);
 	if (o) {
 		o->touched = jiffies;
 		if (changed_ns)
@@ -218,11 +227,13 @@ bool synfin_owner_get(u64 cookie, struct synfin_event *ev)
  * The socket with this cookie changes state at @now: @ev gets the time
  * spent in the state it leaves, if its last change was seen, and its
  * owner, if known (true). @task, acting on its own socket, becomes the
- * owner of an entry that has none (false: the caller names it). With
- * @add, a socket with no entry gets one from now on.
+ * owner of an entry that has none (false: the caller names it).
+ * SYNFIN_STEP_ADD: a socket with no entry gets one from now on.
+ * SYNFIN_STEP_PEEK: the time is read, not restarted (a timewait entry: the
+ * full socket's own CLOSE right after still leaves the same state).
  */
 bool synfin_owner_step(u64 cookie, struct synfin_event *ev, u64 now,
-		       const struct task_struct *task, bool add)
+		       const struct task_struct *task, unsigned int how)
 {
 	unsigned int b = synfin_owner_bucket(cookie);
 	struct synfin_owner *o;
@@ -232,15 +243,16 @@ bool synfin_owner_step(u64 cookie, struct synfin_event *ev, u64 now,
 	if (!cookie)
 		return false;
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
-	o = add ? synfin_owner_find_add(b, cookie, &added) :
-		  synfin_owner_find(b, cookie);
+	o = (how & SYNFIN_STEP_ADD) ? synfin_owner_find_add(b, cookie, task != NULL, &added) :
+				      synfin_owner_find(b, cookie);
 	if (o) {
 		o->touched = jiffies;
 		if (o->changed_ns && now > o->changed_ns) {
 			ev->state_ns = now - o->changed_ns;
 			ev->have |= SYNFIN_HAVE_STATE_TIME;
 		}
-		o->changed_ns = now;
+		if (!(how & SYNFIN_STEP_PEEK))
+			o->changed_ns = now;
 		if (o->tgid) {
 			synfin_owner_copy(o, ev);
 			found = true;

@@ -137,10 +137,12 @@ static void synfin_fill_tuple(struct synfin_event *ev, const struct sock *sk)
 }
 
 /*
- * What tcp_get_info() reports for these, read without the socket lock (a
- * hook may run in the softirq that holds it, or while its owner does):
- * each field is one aligned load, and the snapshot is as consistent as
- * `ss -ti` reading a busy socket.
+ * What tcp_get_info() reports for these, without taking the socket lock:
+ * a state change runs where the socket is owned already (its owner, or the
+ * softirq holding its lock), so the counters that only the owner writes
+ * (bytes, retransmits, RTT) are not moving; segs_in is also counted before
+ * the lock (tcp_v4_rcv()), hence READ_ONCE. The snapshot is as consistent
+ * as tcp_get_info()'s own.
  */
 static void synfin_fill_tcp(struct synfin_event *ev, const struct sock *sk)
 {
@@ -215,7 +217,7 @@ static void synfin_fill_owner(struct synfin_event *ev, const struct sock *sk,
 		return;
 	}
 	if (synfin_owner_step(ev->cookie, ev, now, acts ? current : NULL,
-			      newstate != TCP_CLOSE))
+			      newstate != TCP_CLOSE ? SYNFIN_STEP_ADD : 0))
 		return;
 	if (acts)
 		synfin_fill_current(ev);

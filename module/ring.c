@@ -3,7 +3,7 @@
  * Per-CPU event rings with kmsg-style readers.
  *
  * Producers write only their own CPU's ring, with local interrupts off for
- * the 128-byte copy: no locks, no atomics, no shared cache line written per
+ * the record copy: no locks, no atomics, no shared cache line written per
  * event. Each slot carries the sequence number of the record in it, written
  * last, so a lock-free reader can tell a whole record from one being
  * overwritten (seqcount-style: check before and after the copy).

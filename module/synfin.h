@@ -108,8 +108,10 @@ int synfin_owner_init(unsigned int max);
 void synfin_owner_exit(void);
 void synfin_owner_set_current(u64 cookie, u64 changed_ns);
 bool synfin_owner_get(u64 cookie, struct synfin_event *ev);
+#define SYNFIN_STEP_ADD		0x1	/* synfin_owner_step(): see owner.c */
+#define SYNFIN_STEP_PEEK	0x2
 bool synfin_owner_step(u64 cookie, struct synfin_event *ev, u64 now,
-		       const struct task_struct *task, bool add);
+		       const struct task_struct *task, unsigned int how);
 void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev,
 			  u64 born_ns);
 void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev, u64 born_ns);

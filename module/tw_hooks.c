@@ -95,9 +95,10 @@ static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 		synfin_tw_timeout_from_timer(tw);
 	/* The tw shares the socket's cookie field: same connection, same id. */
 	ev.cookie = synfin_sock_cookie((const struct sock *)tw);
-	/* The full socket's last numbers, and its time in sk_state. */
+	/* The full socket's last numbers, and its time in sk_state, which
+	 * its CLOSE right after (the hand-off) reports again. */
 	synfin_record_snapshot(&ev, sk, true);
-	synfin_owner_step(ev.cookie, &ev, ktime_get_ns(), NULL, false);
+	synfin_owner_step(ev.cookie, &ev, ktime_get_ns(), NULL, SYNFIN_STEP_PEEK);
 	synfin_record_note_handoff(sk);
 
 	raw_spin_lock_irqsave(&synfin_tw_lock, flags);

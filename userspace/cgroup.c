@@ -124,7 +124,7 @@ int cgroup_id_of(const char *arg, __u64 *id)
 
 /* id -> path, from walks of the cgroup2 tree */
 struct cgroup_name {
-	uint64_t id;
+	__u64 id;
 	char *path;
 };
 
@@ -132,7 +132,6 @@ static struct cgroup_name *names;
 static size_t nnames, capnames;
 static size_t mnt_len;
 static time_t last_walk;
-static bool walk_failed;
 
 static int walk_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -146,20 +145,18 @@ static int walk_one(const char *path, const struct stat *st, int type, struct FT
 		size_t cap = capnames ? capnames * 2 : 256;
 
 		n = realloc(names, cap * sizeof(*names));
-		if (!n) {
-			walk_failed = true;
-			return 1;
-		}
+		if (!n)
+			return 1;	/* out of memory: a partial list, walked again later */
 		names = n;
 		capnames = cap;
 	}
 	n = &names[nnames];
-	n->id = st->st_ino;
+	/* The id as the module has it (a 32-bit kernel's inode is not it). */
+	if (cgroup_dir_id(path, &n->id))
+		n->id = st->st_ino;
 	n->path = strdup(*rel ? rel : "/");
-	if (!n->path) {
-		walk_failed = true;
+	if (!n->path)
 		return 1;
-	}
 	nnames++;
 	return 0;
 }
@@ -182,7 +179,7 @@ static void walk_cgroups(void)
 
 const char *cgroup_path(uint64_t id)
 {
-	if (!id || walk_failed)
+	if (!id)
 		return NULL;
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < nnames; i++)

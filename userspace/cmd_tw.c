@@ -261,7 +261,8 @@ struct advise_ctx {
 	uint32_t netns;			/* the netns counted */
 	bool own_netns;			/* it is ours: /proc/net and sysctls match */
 	long tw_reuse, max_tw_buckets, fin_timeout, timestamps;	/* -1: unreadable */
-	long tw_reuse_delay;		/* ms (6.14+); -1: this kernel has none */
+	long tw_reuse_delay;		/* ms (6.14+); -1: not readable */
+	bool tw_reuse_delay_absent;	/* this kernel has no such sysctl */
 	long port_lo, port_hi;
 	long long tw_overflow;		/* TcpExt TCPTimeWaitOverflow, -1: unknown */
 	unsigned int n_advice;
@@ -487,20 +488,23 @@ static void build_advice(struct advise_ctx *a, const struct tw_view *v)
 		bool suggest = port_pressure && pressure_remote && a->tw_reuse != 1;
 		char delay[200];
 
-		/* The kernel's wait before reuse: tcp_tw_reuse_delay where it
-		 * has one (6.14), else a fixed second. It bounds the rate of
-		 * new connections to one peer and remote port: ports / delay. */
+		/* The kernel's wait before reuse: from 6.14, tcp_tw_reuse_delay
+		 * ms after the sock entered TIME_WAIT; before, a second after
+		 * the last timestamp it saw. It bounds the rate of new
+		 * connections to one peer and remote port: ports / delay. */
 		if (a->tw_reuse_delay > 0 && range)
 			snprintf(delay, sizeof(delay),
-				 "tcp_tw_reuse_delay = %ld ms after its last segment, so about %.0f new "
+				 "tcp_tw_reuse_delay = %ld ms after it entered TIME_WAIT, so about %.0f new "
 				 "connections a second at most to one peer and remote port",
 				 a->tw_reuse_delay, range * 1000.0 / a->tw_reuse_delay);
 		else if (a->tw_reuse_delay >= 0)
-			snprintf(delay, sizeof(delay), "tcp_tw_reuse_delay = %ld ms after its last segment",
+			snprintf(delay, sizeof(delay), "tcp_tw_reuse_delay = %ld ms after it entered TIME_WAIT",
 				 a->tw_reuse_delay);
+		else if (a->tw_reuse_delay_absent)
+			snprintf(delay, sizeof(delay), "about 1 s after the last timestamp it saw (this kernel has "
+				 "no tcp_tw_reuse_delay, added in 6.14, to change that)");
 		else
-			snprintf(delay, sizeof(delay), "about 1 s after its last segment (this kernel has no "
-				 "tcp_tw_reuse_delay to change that)");
+			snprintf(delay, sizeof(delay), "after tcp_tw_reuse_delay ms, which could not be read here");
 		advise(a, suggest,
 		       "tcp_tw_reuse = %ld: %s. Setting 1 helps only outgoing connections (the client side that runs "
 		       "out of local ports), never a server's TIME_WAIT on its listening port; it needs TCP timestamps "
@@ -671,6 +675,7 @@ static int show_advice(int fd, uint32_t netns, const struct options *opt)
 	a.fin_timeout = read_sysctl("tcp_fin_timeout", NULL);
 	a.timestamps = read_sysctl("tcp_timestamps", NULL);
 	a.tw_reuse_delay = read_sysctl("tcp_tw_reuse_delay", NULL);
+	a.tw_reuse_delay_absent = access("/proc/sys/net/ipv4/tcp_tw_reuse_delay", F_OK) && errno == ENOENT;
 	a.tw_overflow = read_tw_overflow();
 	range = a.port_lo > 0 && a.port_hi >= a.port_lo ? a.port_hi - a.port_lo + 1 : 0;
 	build_advice(&a, &v);

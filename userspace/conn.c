@@ -397,24 +397,27 @@ struct synfin_filter conn_event_filter(const struct synfin_filter *f, bool both_
 	uint8_t nports = (f->match & SYNFIN_FILTER_RPORT) ? f->n_rports :
 			 (f->match & SYNFIN_FILTER_LPORT) ? f->n_lports : 0;
 
-	/* A client's first event has no local port yet; states pass by. */
-	e.match &= ~(SYNFIN_FILTER_LPORT | SYNFIN_FILTER_STATES);
+	/* A client's first event has no local port yet; states pass by. The
+	 * owner and uid change at accept() (a server's handshake records carry
+	 * the listener's): judged per connection, or records of connections
+	 * of interest would be dropped, and connections that never end here
+	 * kept for good. */
+	e.match &= ~(SYNFIN_FILTER_LPORT | SYNFIN_FILTER_STATES | SYNFIN_FILTER_TGID |
+		     SYNFIN_FILTER_COMM | SYNFIN_FILTER_UID);
 	memset(e.lports, 0, sizeof(e.lports));
 	e.n_lports = 0;
 	e.states = 0;
+	memset(e.tgids, 0, sizeof(e.tgids));
+	e.n_tgids = 0;
+	memset(e.comm, 0, sizeof(e.comm));
+	e.uid = 0;
 	if (both_ends) {
 		/* The other end of a connection has the ports swapped and its
-		 * own owner, uid and cgroup: keep what both ends share, judge
-		 * the rest here. */
-		e.match &= ~(SYNFIN_FILTER_RPORT | SYNFIN_FILTER_TGID | SYNFIN_FILTER_COMM |
-			     SYNFIN_FILTER_UID | SYNFIN_FILTER_CGROUP);
+		 * own cgroup: keep what both ends share, judge the rest here. */
+		e.match &= ~(SYNFIN_FILTER_RPORT | SYNFIN_FILTER_CGROUP);
 		memset(e.rports, 0, sizeof(e.rports));
 		e.n_rports = 0;
-		memset(e.tgids, 0, sizeof(e.tgids));
-		e.n_tgids = 0;
-		e.uid = 0;
 		e.cgroup_id = 0;
-		memset(e.comm, 0, sizeof(e.comm));
 		if (ports) {
 			e.match |= SYNFIN_FILTER_PORT;
 			memcpy(e.ports, ports, sizeof(e.ports));

@@ -77,8 +77,9 @@ const char *conn_closer_name(enum conn_closer c);
 /* Does the connection pass the filters that are judged per connection? */
 bool conn_matches(const struct conn *c, const struct synfin_filter *f);
 /* The filter to push to the module for whole connections: without the
- * per-event parts (local port: a client's first event has none; states);
- * with both_ends, also what differs between a connection's two ends. */
+ * per-event parts (local port: a client's first event has none; states;
+ * owner and uid, which change at accept()); with both_ends, also what
+ * differs between a connection's two ends. */
 struct synfin_filter conn_event_filter(const struct synfin_filter *f, bool both_ends);
 
 #endif

@@ -313,15 +313,20 @@ bad:
 static int parse_list(const char *arg, const char *opt, const char *what,
 		      unsigned long max, uint32_t *out, uint8_t *n)
 {
-	char buf[256], *tok, *save = NULL;
+	const char *p = arg;
+	char item[32];
 	unsigned long v;
 
 	*n = 0;
-	if (strlen(arg) >= sizeof(buf) || !*arg || arg[strlen(arg) - 1] == ',')
-		goto bad;
-	strcpy(buf, arg);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (parse_uint(tok, max, &v) || !v)
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		/* No empty items: ",80", "80,,443" and "80," are typos. */
+		if (!len || len >= sizeof(item))
+			goto bad;
+		memcpy(item, p, len);
+		item[len] = 0;
+		if (parse_uint(item, max, &v) || !v)
 			goto bad;
 		if (*n == SYNFIN_FILTER_LIST) {
 			report_error("%s takes at most %d %ss, not '%s'", opt,
@@ -329,9 +334,10 @@ static int parse_list(const char *arg, const char *opt, const char *what,
 			return -1;
 		}
 		out[(*n)++] = v;
+		if (!p[len])
+			return 0;
+		p += len + 1;
 	}
-	if (*n)
-		return 0;
 bad:
 	report_error("%s needs a %s from 1 to %lu, or a comma list of them (%s 80,443), not '%s'",
 		     opt, what, max, opt, arg);

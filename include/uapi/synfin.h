@@ -11,7 +11,8 @@
  * v1: 128-byte records.
  * v2: 192 bytes: v1's, then the connection's numbers (time in the old
  *     state, bytes, segments, retransmits, RTT, uid, cgroup); struct
- *     synfin_filter grew lists, uid and cgroup (v1's is still accepted).
+ *     synfin_filter grew lists, uid and cgroup (so SYNFIN_IOC_SET_FILTER's
+ *     number changed with its size: v1's answers ENOTTY).
  */
 #ifndef _UAPI_SYNFIN_H
 #define _UAPI_SYNFIN_H
@@ -192,7 +193,9 @@ struct synfin_stats {
 	__u32 nr_cpus;		/* per-CPU rings */
 	__u32 hook;		/* enum synfin_hook in use */
 	__u64 tw_untracked;	/* timewait socks not counted: no node free */
-	__u64 owner_dropped;	/* owners not cached: no node free */
+	__u64 owner_dropped;	/* owners not cached: no node free (a
+				 * connection's change time alone is not
+				 * counted: it is simply not kept) */
 	__u64 hook_missed;	/* probe hits the kernel skipped (kprobe nmissed) */
 	__u64 mem_bytes;	/* memory held now: rings, node pools, open files */
 };
@@ -260,7 +263,7 @@ struct synfin_reader_stats {
  * Unknown .match bits, non-zero reserved fields, a list count of 0 or past
  * SYNFIN_FILTER_LIST for a list in .match, a prefix longer than the
  * family's address, an unterminated comm, or a uid that has no mapping in
- * the caller's user namespace: EINVAL.
+ * the file opener's user namespace: EINVAL.
  * A record whose .have lacks SYNFIN_HAVE_SOCK never matches a uid or
  * cgroup filter.
  */
@@ -285,7 +288,7 @@ struct synfin_filter {
 	__u32 match;		/* SYNFIN_FILTER_* */
 	__u32 netns;
 	__u32 states;		/* bit (1 << state) per enum synfin_tcp_state */
-	__u32 uid;		/* in the caller's user namespace */
+	__u32 uid;		/* in the file opener's user namespace */
 	__u64 cgroup_id;	/* as in struct synfin_event */
 	__u8  family;		/* SYNFIN_AF_INET / SYNFIN_AF_INET6 */
 	__u8  addr_family;	/* family of .addr */
@@ -312,7 +315,9 @@ struct synfin_filter {
  * but owner_entries and tw_reconciles.
  */
 struct synfin_health {
-	__u64 owner_entries;	/* owners cached now */
+	__u64 owner_entries;	/* owner cache entries now: owners, and the
+				 * last change times of connections whose
+				 * owner is not known */
 	__u64 owner_evicted;	/* cached owners swept out unused (owner_idle_s) */
 	__u64 tw_stale;		/* timewait entries whose exit was missed, found
 				 * when their memory came back as a new sock */

@@ -66,22 +66,36 @@ def ev(abi=None, kind=1, fam=2, old="CLOSE", new="SYN_SENT", cpu=0, netns=402653
 
 
 def numbers(recs):
-    """ABI v2: what a module would add to the records of whole connections.
-    Each socket's counters grow with its events; timewait exits carry no
-    counters; every event but a socket's first knows its time in the old
-    state; uid 1000 and cgroup 7777 for every socket."""
-    last, n = {}, {}
+    """ABI v2: what the module would add to the records of whole connections.
+    Time in the old state as the module keeps it: from the connection's
+    previous change (a held passive open's from when it happened), unknown
+    for its first event; a timewait entry reads it without restarting it
+    (its hand-off CLOSE reports the same state's time); inside timewait,
+    from the entry or the substate change. Counters grow with each record
+    that has them: not a passive open's first (the child is still the
+    listener's copy), nor timewait records. uid 1000, cgroup 7777 on all."""
+    last, tw_since, n = {}, {}, {}
     for d in sorted(recs, key=lambda d: d["ts"]):
-        if d.get("kind", 1) == 2:
+        kind, flags = d.get("kind", 1), d.get("flags", 0)
+        if kind == 2:
             continue
         c = d["cookie"]
         k = n[c] = n.get(c, 0) + 1
         have = HAVE_SOCK
-        if c in last:
-            d["state_ns"] = d["ts"] - last[c]
+        first_passive = d.get("old") == "LISTEN" and d.get("new") == "SYN_RECV"
+        if kind == 4 or flags & 8:
+            since = tw_since.get(c)
+            tw_since[c] = d["ts"]
+        else:
+            since = last.get(c)
+            if kind == 3:
+                tw_since[c] = d["ts"]
+            else:
+                last[c] = d["ts"] - d.get("held_us", 0) * 1000
+        if since is not None:
+            d["state_ns"] = d["ts"] - since
             have |= HAVE_STATE_TIME
-        last[c] = d["ts"]
-        if d.get("kind", 1) != 4 and not (d.get("flags", 0) & 8):
+        if kind != 4 and not flags & 8 and not first_passive:
             have |= HAVE_TCP
             d.update(tx=1000 * k * k + 1, rx=2000 * k * k, segs_out=3 * k, segs_in=2 * k,
                      retrans=k - 1, srtt=50 * k, rttvar=25 * k, min_rtt=40)

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Connections with known payloads, and the kernel's own TCP_INFO for them.
 
-  tcpnumbers.py serve PORT READY-FILE OUT-FILE
-      Accept connections forever. Each: read ROUNDS requests of REQ bytes
+  tcpnumbers.py serve PORT READY-FILE OUT-FILE [--uid UID]
+      Listen (as the caller); with --uid, then drop to that uid, so the
+      sockets it accepts are that uid's (accept() gives them the
+      acceptor's). Accept connections forever. Each: read ROUNDS requests of REQ bytes
       (the client says how many in its first 12 bytes, which are part of
       its payload), answer each with RESP bytes, wait for the client's FIN,
       take getsockopt(TCP_INFO), close. Appends one JSON line per
@@ -61,8 +63,12 @@ def serve(a):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", a.port))
     ls.listen(128)
+    out = open(a.out, "a")          # opened before dropping privileges
     with open(a.ready, "w") as f:
         f.write("%d\n" % os.getpid())
+    if a.uid is not None:
+        os.setgid(a.uid)
+        os.setuid(a.uid)
     while True:
         c, peer = ls.accept()
         try:
@@ -77,8 +83,8 @@ def serve(a):
         except (EOFError, OSError) as e:
             info = {"error": str(e)}
         c.close()
-        with open(a.out, "a") as f:
-            f.write(json.dumps({"peer_port": peer[1], "tcp_info": info}) + "\n")
+        out.write(json.dumps({"peer_port": peer[1], "tcp_info": info}) + "\n")
+        out.flush()
 
 
 def connect(a):
@@ -115,6 +121,7 @@ def main():
     s.add_argument("port", type=int)
     s.add_argument("ready")
     s.add_argument("out")
+    s.add_argument("--uid", type=int)
     c = sub.add_parser("connect")
     c.add_argument("port", type=int)
     c.add_argument("req", type=int)

@@ -28,8 +28,8 @@ KMIN = 0xffff800000000000          # x86-64 kernel half
 bad = 0
 words = struct.unpack("<%dQ" % (len(raw) // 8), raw[:len(raw) // 8 * 8])
 hits = [hex(w) for w in words if w >= KMIN]
-print("  raw capture: %d records, %d words, %d in the kernel range" % (len(raw) // 128, len(words), len(hits)))
-if hits or len(raw) < 128 * 50:
+print("  raw capture: %d records, %d words, %d in the kernel range" % (len(raw) // 192, len(words), len(hits)))
+if hits or len(raw) < 192 * 50:
     print("  kernel-looking words:", hits[:5]); bad = 1
 text = open(sys.argv[2]).read()
 nums = [int(n) for n in re.findall(r"(?<![\w.])\d{17,}(?![\w.])", text)]

@@ -8,8 +8,11 @@
 #  3. RTT under `netem delay`: srtt and min_rtt near twice the delay
 #  4. retransmits under `netem loss`: summed over every connection == the
 #     TcpRetransSegs delta of the test's netns
-#  5. a client in its own cgroup under another uid: life shows both;
-#     --cgroup and -u select exactly its lines, in the module
+#  5. a client in its own cgroup under another uid, a server that accepts
+#     under a third (accept() gives a socket its acceptor's uid): life
+#     shows each; --cgroup and -u select exactly their lines (--cgroup in
+#     the module too); a reader in another user namespace sees the uids
+#     mapped into it
 # suite-timeout: 600
 . tests/vm/lib.sh
 ok=0
@@ -116,6 +119,20 @@ bad |= not ok
 check("ms (µs) == the records' ts_ns distance (µs)", round(ms * 1000),
       (fw1[0]["ts_ns"] - est[0]["ts_ns"]) // 1000)
 check("first event has no ms", ev[0]["ms"], None)
+# An active close: the timewait entry and the full socket's CLOSE right
+# after both leave FIN_WAIT2, timed from FIN_WAIT1 -> FIN_WAIT2.
+fw2 = [e for e in ev if e["new"] == "FIN_WAIT2" and e["event"] == "state"]
+ent = [e for e in ev if e["event"] == "tw_enter"]
+ho = [e for e in ev if e.get("handoff")]
+if len(fw2) == 1 and len(ent) == 1 and len(ho) == 1:
+    check("hand-off CLOSE's ms (µs) == time since FIN_WAIT1 -> FIN_WAIT2", round(ho[0]["ms"] * 1000),
+          (ho[0]["ts_ns"] - fw2[0]["ts_ns"]) // 1000)
+    ok = fw2[0]["ts_ns"] < ent[0]["ts_ns"] and 0 < ent[0]["ms"] <= ho[0]["ms"]
+    print("  timewait entry's ms %.3f (old state %s), hand-off CLOSE's %.3f" % (ent[0]["ms"], ent[0]["old"], ho[0]["ms"]))
+    bad |= not ok
+else:
+    print("  want one FIN_WAIT2 change, timewait entry and hand-off: %s" % ev)
+    bad = 1
 print("  client's events: " + ", ".join("%s>%s %s" % (e["old"], e["new"], e["ms"]) for e in ev))
 sys.exit(bad)
 PY
@@ -177,9 +194,9 @@ PY
 kill $SRV; wait $SRV 2>/dev/null
 tc qdisc del dev lo root
 
-# --- 5: a client in its own cgroup, under another uid --------------------
+# --- 5: a client in its own cgroup, under another uid ---------------------
 CGMOUNT=
-CGROOT=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+CGROOT=$(findmnt -n -t cgroup2 -o TARGET | head -1)
 if [ -z "$CGROOT" ]; then
 	mkdir -p $W/cgroup2 && mount -t cgroup2 none $W/cgroup2 || fail "mount cgroup2"
 	CGMOUNT=$W/cgroup2 CGROOT=$W/cgroup2
@@ -187,11 +204,20 @@ fi
 CG=$CGROOT/synfin-test-client
 mkdir -p "$CG" || fail "mkdir $CG"
 CGID=$(stat -c %i "$CG")
-start_server $W/srv5.json
+# The server listens as root and accepts as uid 4322.
+rm -f $W/srv.ready
+$TN serve $P $W/srv.ready $W/srv5.json --uid 4322 & SRV=$!
+for _ in $(seq 200); do [ -s $W/srv.ready ] && break; sleep 0.05; done
+wait_listen $P
 start_reader $W/life5.json life
 $SYNFIN life -j --cgroup "$CG" >$W/life5-cg.json 2>&1 & R1=$!
 $SYNFIN life -j -u 4321 >$W/life5-uid.json 2>&1 & R2=$!
-$DEVCHECK wait-readers 3 30 || fail "readers did not open /dev/synfin"
+$SYNFIN life -j -u 4322 >$W/life5-srv.json 2>&1 & R3=$!
+# A reader in a user namespace that maps root only.
+unshare -U -r $SYNFIN -j >$W/tail5-userns.json 2>&1 & R4=$!
+$DEVCHECK wait-readers 5 30 || fail "readers did not open /dev/synfin"
+timeout 20 unshare -U -r $SYNFIN -j -u 4321 -c 1 >$W/userns-filter.out 2>&1
+urc=$?
 # A filtered reader in the module's own terms: only its cgroup's records.
 $PY tests/lib/devholder.py $W/dh.ready $W/dh.json --filter-cgroup "$CGID" & DH=$!
 for _ in $(seq 100); do [ -s $W/dh.ready ] && break; sleep 0.05; done
@@ -202,34 +228,52 @@ end_timewait
 wait_lines $W/life5.json 6 || ok=1
 wait_lines $W/life5-cg.json 2 || ok=1
 wait_lines $W/life5-uid.json 2 || ok=1
+wait_lines $W/life5-srv.json 3 || ok=1
 kill -USR1 $DH; wait $DH
-for p in $READER $R1 $R2; do kill -INT $p 2>/dev/null; wait $p 2>/dev/null; done
-$PY - $W/life5.json $W/life5-cg.json $W/life5-uid.json $W/cli5.json $W/dh.json "$CGID" "$CG" "$CGROOT" <<'PY' || ok=1
+for p in $READER $R1 $R2 $R3 $R4; do kill -INT $p 2>/dev/null; wait $p 2>/dev/null; done
+expect_eq "-u 4321 where 4321 has no mapping: exit status" "$urc" 1 || ok=1
+grep -q "setting the filter in the module: Invalid argument" $W/userns-filter.out ||
+	{ note "its message: $(cat $W/userns-filter.out)"; ok=1; }
+$PY - $W/life5.json $W/life5-cg.json $W/life5-uid.json $W/life5-srv.json $W/tail5-userns.json \
+	$W/cli5.json $W/dh.json "$CGID" "$CG" "$CGROOT" $P <<'PY' || ok=1
 import json, os, sys
 lines = lambda f: [json.loads(l) for l in open(f) if '"type": "life"' in l]
-allc, bycg, byuid = lines(sys.argv[1]), lines(sys.argv[2]), lines(sys.argv[3])
-mine = {json.loads(l)["port"] for l in open(sys.argv[4])}
-dh = json.load(open(sys.argv[5]))
-cgid, cg, root = int(sys.argv[6]), sys.argv[7], sys.argv[8]
+allc, bycg, byuid, bysrv = (lines(f) for f in sys.argv[1:5])
+userns = [json.loads(l) for l in open(sys.argv[5]) if '"type": "event"' in l]
+mine = {json.loads(l)["port"] for l in open(sys.argv[6])}
+dh = json.load(open(sys.argv[7]))
+cgid, cg, root, P = int(sys.argv[8]), sys.argv[9], sys.argv[10], int(sys.argv[11])
 want_path = "/" + os.path.relpath(cg, root)
 bad = 0
 for l in allc:
-    m = l["sport"] in mine
-    print("  %5d -> %5d uid %s cgroup %s (%s)%s" % (l["sport"], l["dport"], l["uid"], l["cgroup"],
-          l["cgroup_id"], "  <- the client in the cgroup" if m else ""))
+    m, srv = l["sport"] in mine, l["sport"] == P
+    print("  %5d -> %5d uid %s cgroup %s (%s)%s%s" % (l["sport"], l["dport"], l["uid"], l["cgroup"],
+          l["cgroup_id"], "  <- the client in the cgroup" if m else "",
+          "  <- accepted as uid 4322" if srv else ""))
     if m:
         bad |= not (l["uid"] == 4321 and l["cgroup"] == want_path and l["cgroup_id"] == cgid)
+    elif srv:
+        bad |= not (l["uid"] == 4322 and l["cgroup_id"] != cgid)
     else:
-        bad |= l["uid"] == 4321 or l["cgroup_id"] == cgid
+        bad |= l["uid"] != 0 or l["cgroup_id"] == cgid
 sel = lambda ls: sorted(l["sport"] for l in ls)
 print("  --cgroup %s: %s, -u 4321: %s, want %s" % (cg, sel(bycg), sel(byuid), sorted(mine)))
 bad |= sel(bycg) != sorted(mine) or sel(byuid) != sorted(mine)
+# -u 4322: the server's three, whole (its handshake ran under root's uid).
+print("  -u 4322: %d lines, ports %s, partial %s" % (len(bysrv), sorted({l["sport"] for l in bysrv}),
+      [l["partial"] for l in bysrv]))
+bad |= len(bysrv) != 3 or {l["sport"] for l in bysrv} != {P} or any(l["partial"] for l in bysrv)
 # The module's filter (set by devholder.py): what it delivered is all the
 # cgroup's, and the rest was dropped in the module (filtered > 0).
 st, ids = dh["reader_stats_after"], set(dh.get("cgroup_ids", []))
 print("  module filter on cgroup %d: delivered %d, filtered %d, cgroup ids seen %s" %
       (cgid, st["delivered"], st["filtered"], sorted(ids)))
 bad |= not (dh["records"] > 0 and ids == {cgid} and st["filtered"] > 0)
+# In a user namespace mapping root only: 0 stays 0, 4321 and 4322 show as
+# the overflow uid.
+seen = sorted({e["uid"] for e in userns if e["uid"] is not None})
+print("  uids a reader in a user namespace (0 -> 0 only) sees: %s (want [0, 65534])" % seen)
+bad |= seen != [0, 65534]
 sys.exit(bad)
 PY
 [ $ok = 0 ] || fail "numbers differ from the kernel's"

@@ -64,8 +64,8 @@ jpath, cpath, local = sys.argv[1:4]
 port, sport, peer, srv = map(int, sys.argv[4:8])
 SOFTIRQ = 0x01                      # SYNFIN_F_SOFTIRQ, include/uapi/synfin.h
 ev = [json.loads(l) for l in open(jpath) if l.strip()]
-raw = open(cpath, "rb").read()[64:]          # 64-byte header, 128-byte records
-flags = [raw[i + 6] for i in range(0, len(raw) - 127, 128)]
+raw = open(cpath, "rb").read()[64:]          # 64-byte header, 192-byte records (ABI 2)
+flags = [raw[i + 6] for i in range(0, len(raw) - 191, 192)]
 if len(flags) != len(ev):
     print("  capture has %d records, its replay %d" % (len(flags), len(ev))); sys.exit(1)
 for e, f in zip(ev, flags):
