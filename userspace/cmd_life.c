@@ -53,38 +53,6 @@ static void ms_text(char *out, size_t len, uint64_t ns)
 	snprintf(out, len, "%" PRIu64 ".%03" PRIu64, ns / 1000000, ns / 1000 % 1000);
 }
 
-/* The connection's counters, uid and cgroup; "unknown" where not known. */
-struct conn_numbers {
-	char tx[24], rx[24], segs_out[12], segs_in[12], retrans[12];
-	char srtt[12], rttvar[12], min_rtt[12], uid[12], cgroup_id[24];
-	const char *cgroup;		/* path, or NULL */
-};
-
-static void num(char *out, size_t len, bool known, uint64_t v, const char *unknown)
-{
-	if (known)
-		snprintf(out, len, "%" PRIu64, v);
-	else
-		snprintf(out, len, "%s", unknown);
-}
-
-static void conn_numbers(struct conn_numbers *n, const struct conn *c, const char *unknown)
-{
-	bool tcp = c->have & SYNFIN_HAVE_TCP, sock = c->have & SYNFIN_HAVE_SOCK;
-
-	num(n->tx, sizeof(n->tx), tcp, c->tx_bytes, unknown);
-	num(n->rx, sizeof(n->rx), tcp, c->rx_bytes, unknown);
-	num(n->segs_out, sizeof(n->segs_out), tcp, c->segs_out, unknown);
-	num(n->segs_in, sizeof(n->segs_in), tcp, c->segs_in, unknown);
-	num(n->retrans, sizeof(n->retrans), tcp, c->retrans, unknown);
-	num(n->srtt, sizeof(n->srtt), tcp, c->srtt_us, unknown);
-	num(n->rttvar, sizeof(n->rttvar), tcp, c->rttvar_us, unknown);
-	num(n->min_rtt, sizeof(n->min_rtt), tcp && c->min_rtt_us, c->min_rtt_us, unknown);
-	num(n->uid, sizeof(n->uid), sock, c->uid, unknown);
-	num(n->cgroup_id, sizeof(n->cgroup_id), sock && c->cgroup_id, c->cgroup_id, unknown);
-	n->cgroup = sock ? cgroup_path(c->cgroup_id) : NULL;
-}
-
 /* tcplife's TX_KB/RX_KB: KiB, rounded down; "-" when not known. */
 static void kb_text(char *out, size_t len, bool known, uint64_t bytes)
 {
@@ -100,7 +68,9 @@ static void print_conn(const struct conn *c, const struct options *opt,
 	struct synfin_event end = c->tuple;
 	char l[64], r[64], t[48], comm[SYNFIN_COMM_TEXT], ms[32], tx[24], rx[24];
 	uint64_t total = c->end_ts - c->first_ts;
-	struct conn_numbers n;
+	const struct synfin_event *num = &c->numbers;
+	const char *cgroup = (num->have & SYNFIN_HAVE_SOCK) ? cgroup_path(num->cgroup_id) : NULL;
+	struct event_numbers n;
 
 	end.ts_ns = c->end_ts;
 	text_render(comm, sizeof(comm), c->comm, sizeof(c->comm),
@@ -128,13 +98,13 @@ static void print_conn(const struct conn *c, const struct options *opt,
 		if (c->in_timewait)
 			printf(", \"tw_reason\": \"%s\"", tw_reason_name(c->tw_reason));
 		printf(", \"partial\": %s", c->partial ? "true" : "false");
-		conn_numbers(&n, c, "null");
+		event_numbers(&n, num, "null");
 		printf(", \"tx_bytes\": %s, \"rx_bytes\": %s, \"segs_out\": %s, \"segs_in\": %s, "
 		       "\"retrans\": %s, \"srtt_us\": %s, \"rttvar_us\": %s, \"min_rtt_us\": %s, "
 		       "\"uid\": %s, \"cgroup\": ", n.tx, n.rx, n.segs_out, n.segs_in, n.retrans,
 		       n.srtt, n.rttvar, n.min_rtt, n.uid);
-		if (n.cgroup)
-			json_string(stdout, n.cgroup, strlen(n.cgroup));
+		if (cgroup)
+			json_string(stdout, cgroup, strlen(cgroup));
 		else
 			fputs("null", stdout);
 		printf(", \"cgroup_id\": %s}\n", n.cgroup_id);
@@ -153,15 +123,15 @@ static void print_conn(const struct conn *c, const struct options *opt,
 			printf(",%s", ms);
 		}
 		printf(",%s,%d", conn_closer_name(c->closer), c->partial);
-		conn_numbers(&n, c, "");
+		event_numbers(&n, num, "");
 		printf(",%s,%s,%s,%s,%s,%s,%s,%s,%s,", n.tx, n.rx, n.segs_out, n.segs_in,
 		       n.retrans, n.srtt, n.rttvar, n.min_rtt, n.uid);
-		if (n.cgroup) {
-			char *q = malloc(strlen(n.cgroup) * 2 + 3);
+		if (cgroup) {
+			char *q = malloc(strlen(cgroup) * 2 + 3);
 
 			if (q) {
-				text_render(q, strlen(n.cgroup) * 2 + 3, n.cgroup,
-					    strlen(n.cgroup), TEXT_CSV);
+				text_render(q, strlen(cgroup) * 2 + 3, cgroup,
+					    strlen(cgroup), TEXT_CSV);
 				fputs(q, stdout);
 				free(q);
 			}
@@ -172,8 +142,8 @@ static void print_conn(const struct conn *c, const struct options *opt,
 	format_addr(l, sizeof(l), &end, true, true);
 	format_addr(r, sizeof(r), &end, false, true);
 	ms_text(ms, sizeof(ms), total);
-	kb_text(tx, sizeof(tx), c->have & SYNFIN_HAVE_TCP, c->tx_bytes);
-	kb_text(rx, sizeof(rx), c->have & SYNFIN_HAVE_TCP, c->rx_bytes);
+	kb_text(tx, sizeof(tx), num->have & SYNFIN_HAVE_TCP, num->tx_bytes);
+	kb_text(rx, sizeof(rx), num->have & SYNFIN_HAVE_TCP, num->rx_bytes);
 	/* A connection seen from the middle: its total is a lower bound. */
 	printf("%-15s %-7u %-12.12s %-24s %-24s %7s %7s %8s%s", t, c->tgid, comm, l, r, tx, rx,
 	       ms, c->partial ? "+" : " ");

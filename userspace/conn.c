@@ -230,22 +230,23 @@ static enum conn_closer conn_judge(const struct conn *c, uint8_t old)
 /* Counters only grow: the latest record that has them has the totals. */
 static void conn_take_numbers(struct conn *c, const struct synfin_event *ev)
 {
+	struct synfin_event *n = &c->numbers;
+
 	if (ev->have & SYNFIN_HAVE_TCP) {
-		c->tx_bytes = ev->tx_bytes;
-		c->rx_bytes = ev->rx_bytes;
-		c->segs_out = ev->segs_out;
-		c->segs_in = ev->segs_in;
-		c->retrans = ev->retrans;
-		c->srtt_us = ev->srtt_us;
-		c->rttvar_us = ev->rttvar_us;
-		c->min_rtt_us = ev->min_rtt_us;
-		c->have |= SYNFIN_HAVE_TCP;
+		n->tx_bytes = ev->tx_bytes;
+		n->rx_bytes = ev->rx_bytes;
+		n->segs_out = ev->segs_out;
+		n->segs_in = ev->segs_in;
+		n->retrans = ev->retrans;
+		n->srtt_us = ev->srtt_us;
+		n->rttvar_us = ev->rttvar_us;
+		n->min_rtt_us = ev->min_rtt_us;
 	}
 	if (ev->have & SYNFIN_HAVE_SOCK) {
-		c->uid = ev->uid;
-		c->cgroup_id = ev->cgroup_id;
-		c->have |= SYNFIN_HAVE_SOCK;
+		n->uid = ev->uid;
+		n->cgroup_id = ev->cgroup_id;
 	}
+	n->have |= ev->have & (SYNFIN_HAVE_TCP | SYNFIN_HAVE_SOCK);
 }
 
 static bool tuple_complete(const struct synfin_event *ev)
@@ -374,11 +375,12 @@ bool conn_matches(const struct conn *c, const struct synfin_filter *f)
 		return false;
 	if ((f->match & SYNFIN_FILTER_COMM) && strncmp(c->comm, f->comm, sizeof(c->comm)))
 		return false;
-	if ((f->match & (SYNFIN_FILTER_UID | SYNFIN_FILTER_CGROUP)) && !(c->have & SYNFIN_HAVE_SOCK))
+	if ((f->match & (SYNFIN_FILTER_UID | SYNFIN_FILTER_CGROUP)) &&
+	    !(c->numbers.have & SYNFIN_HAVE_SOCK))
 		return false;
-	if ((f->match & SYNFIN_FILTER_UID) && c->uid != f->uid)
+	if ((f->match & SYNFIN_FILTER_UID) && c->numbers.uid != f->uid)
 		return false;
-	if ((f->match & SYNFIN_FILTER_CGROUP) && c->cgroup_id != f->cgroup_id)
+	if ((f->match & SYNFIN_FILTER_CGROUP) && c->numbers.cgroup_id != f->cgroup_id)
 		return false;
 	if (f->match & SYNFIN_FILTER_STATES) {
 		for (unsigned int s = 0; s < SYNFIN_TCP_MAX_STATES; s++)

@@ -35,12 +35,9 @@ struct conn {
 	uint64_t in_state[SYNFIN_TCP_MAX_STATES];	/* ns spent, done states */
 	enum conn_closer closer;
 	uint8_t tw_reason;		/* when ended by a timewait exit */
-	/* The latest numbers the module gave (ABI v2); have: SYNFIN_HAVE_*. */
-	uint32_t have;
-	uint64_t tx_bytes, rx_bytes;
-	uint32_t segs_out, segs_in, retrans, srtt_us, rttvar_us, min_rtt_us;
-	uint32_t uid;
-	uint64_t cgroup_id;
+	/* The latest ABI v2 numbers the module gave, each group from the
+	 * latest record that had it (.have: which are known). */
+	struct synfin_event numbers;
 	struct conn_step *steps;
 	size_t nsteps, capsteps;
 	struct conn *hnext;

@@ -331,13 +331,6 @@ void format_ms(char *out, size_t outlen, const struct synfin_event *ev)
 		 (unsigned long long)(ev->state_ns / 1000 % 1000));
 }
 
-/* The ABI v2 numbers, each "" (CSV), "null" (JSON) when not known. */
-struct event_numbers {
-	char ms[32];
-	char tx[24], rx[24], segs_out[12], segs_in[12], retrans[12];
-	char srtt[12], rttvar[12], min_rtt[12], uid[12], cgroup_id[24];
-};
-
 static void num_text(char *out, size_t len, bool known, unsigned long long v,
 		     const char *unknown)
 {
@@ -347,8 +340,8 @@ static void num_text(char *out, size_t len, bool known, unsigned long long v,
 		snprintf(out, len, "%s", unknown);
 }
 
-static void event_numbers(struct event_numbers *n, const struct synfin_event *ev,
-			  const char *unknown)
+void event_numbers(struct event_numbers *n, const struct synfin_event *ev,
+		   const char *unknown)
 {
 	bool tcp = ev->have & SYNFIN_HAVE_TCP, sock = ev->have & SYNFIN_HAVE_SOCK;
 

@@ -108,6 +108,15 @@ void json_string(FILE *f, const char *s, size_t maxlen);
 void json_begin(FILE *f, const char *type);
 void print_table_header(FILE *f);
 void format_ms(char *out, size_t outlen, const struct synfin_event *ev);
+/* The ABI v2 numbers as text, each @unknown ("" for CSV, "null" for JSON)
+ * where .have says it is not known. */
+struct event_numbers {
+	char ms[32];
+	char tx[24], rx[24], segs_out[12], segs_in[12], retrans[12];
+	char srtt[12], rttvar[12], min_rtt[12], uid[12], cgroup_id[24];
+};
+void event_numbers(struct event_numbers *n, const struct synfin_event *ev,
+		   const char *unknown);
 void json_event_numbers(FILE *f, const struct synfin_event *ev);
 void print_event_table(FILE *f, const struct synfin_event *ev,
 		       const struct synfin_clock *clock, bool wall,
