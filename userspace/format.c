@@ -343,17 +343,19 @@ static void num_text(char *out, size_t len, bool known, unsigned long long v,
 void event_numbers(struct event_numbers *n, const struct synfin_event *ev,
 		   const char *unknown)
 {
-	bool tcp = ev->have & SYNFIN_HAVE_TCP, sock = ev->have & SYNFIN_HAVE_SOCK;
+	bool tcp = ev->have & SYNFIN_HAVE_TCP, sock = ev->have & SYNFIN_HAVE_SOCK, rtt;
 
 	num_text(n->tx, sizeof(n->tx), tcp, ev->tx_bytes, unknown);
 	num_text(n->rx, sizeof(n->rx), tcp, ev->rx_bytes, unknown);
 	num_text(n->segs_out, sizeof(n->segs_out), tcp, ev->segs_out, unknown);
 	num_text(n->segs_in, sizeof(n->segs_in), tcp, ev->segs_in, unknown);
 	num_text(n->retrans, sizeof(n->retrans), tcp, ev->retrans, unknown);
-	num_text(n->srtt, sizeof(n->srtt), tcp, ev->srtt_us, unknown);
-	num_text(n->rttvar, sizeof(n->rttvar), tcp, ev->rttvar_us, unknown);
-	/* 0: no RTT sample yet (the kernel's ~0) */
-	num_text(n->min_rtt, sizeof(n->min_rtt), tcp && ev->min_rtt_us, ev->min_rtt_us, unknown);
+	/* srtt 0: no RTT sample yet (a refused connect); rttvar then holds the
+	 * kernel's initial guess, and min_rtt its ~0 (the module's 0) */
+	rtt = tcp && ev->srtt_us;
+	num_text(n->srtt, sizeof(n->srtt), rtt, ev->srtt_us, unknown);
+	num_text(n->rttvar, sizeof(n->rttvar), rtt, ev->rttvar_us, unknown);
+	num_text(n->min_rtt, sizeof(n->min_rtt), rtt && ev->min_rtt_us, ev->min_rtt_us, unknown);
 	num_text(n->uid, sizeof(n->uid), sock, ev->uid, unknown);
 	/* 0: a kernel without socket cgroup data */
 	num_text(n->cgroup_id, sizeof(n->cgroup_id), sock && ev->cgroup_id, ev->cgroup_id, unknown);

@@ -82,7 +82,8 @@ enum synfin_tcp_state {
  *      sequence numbers once acked), rx_bytes = tcpi_bytes_received
  *      (includes the peer's FIN), segs_out/segs_in = tcpi_segs_out/_in,
  *      retrans = tcpi_total_retrans, srtt_us = tcpi_rtt, rttvar_us =
- *      tcpi_rttvar, min_rtt_us = tcpi_min_rtt (0: no RTT sample yet).
+ *      tcpi_rttvar, min_rtt_us = tcpi_min_rtt (srtt_us 0: no RTT sample
+ *      yet, rttvar_us then the kernel's initial value, min_rtt_us 0).
  *      Timewait socks have none: TW_EXIT and the in-timewait substate
  *      change never carry them (their SYNFIN_HAVE_SOCK fields are the
  *      full socket's, kept from its TW_ENTER).

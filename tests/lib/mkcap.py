@@ -99,6 +99,10 @@ def numbers(recs):
             have |= HAVE_TCP
             d.update(tx=1000 * k * k + 1, rx=2000 * k * k, segs_out=3 * k, segs_in=2 * k,
                      retrans=k - 1, srtt=50 * k, rttvar=25 * k, min_rtt=40)
+            if d.get("old") in ("CLOSE", "SYN_SENT") and d.get("new") in ("SYN_SENT", "CLOSE"):
+                # no RTT sample before a handshake completes (a refused
+                # connect): the kernel's initial rttvar, no min_rtt
+                d.update(srtt=0, rttvar=250000, min_rtt=0)
         d.update(uid=1000, cgroup_id=7777, have=have)
     return recs
 

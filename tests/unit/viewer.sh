@@ -239,6 +239,10 @@ c = life["curl"]
 assert (c["tx_bytes"], c["rx_bytes"], c["segs_out"], c["segs_in"], c["retrans"]) == (36001, 72000, 18, 12, 5), c
 assert (c["srtt_us"], c["rttvar_us"], c["min_rtt_us"], c["uid"], c["cgroup_id"]) == (300, 150, 40, 1000, 7777), c
 assert c["cgroup"] is None   # no such cgroup on this host
+# A refused connect never had an RTT sample: all three unknown, not 0.
+nc = life["nc"]
+assert (nc["srtt_us"], nc["rttvar_us"], nc["min_rtt_us"]) == (None, None, None), nc
+assert nc["tx_bytes"] is not None
 table = run("life")
 row = [l for l in table.splitlines() if " curl " in l][0].split()
 assert row[5:7] == ["35", "70"], row   # TX_KB RX_KB: 36001 // 1024, 72000 // 1024
