@@ -284,7 +284,9 @@ enum conn_update conn_feed(struct conn_table *t, const struct synfin_event *ev,
 		c->tuple = *ev;
 		tuple_index(t, c);
 	}
-	if (!c->tgid && ev->tgid) {
+	/* Its last known owner: a server connection's handshake names the
+	 * listener's, accept() the process that serves it. */
+	if (ev->tgid) {
 		c->tgid = ev->tgid;
 		memcpy(c->comm, ev->comm, sizeof(c->comm));
 	}

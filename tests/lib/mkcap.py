@@ -244,6 +244,14 @@ def crafted():
                                    (1.0, "ESTABLISHED>CLOSE", {})],
                                   t + 4000, 15, 2, lo, 9000, lo, 9001, pid=42,
                                   comm=b'a"b,c')]
+    # a prefork server's connection: the handshake under the listener's
+    # owner (pid 60, "master"), the rest under the worker that accepted it
+    out += [ev(**d) for d in conn([(0, "LISTEN>SYN_RECV", {}),
+                                   (0.1, "SYN_RECV>ESTABLISHED", {}),
+                                   (2.0, "ESTABLISHED>CLOSE_WAIT", dict(pid=61, tgid=61, comm=b"worker")),
+                                   (2.1, "CLOSE_WAIT>LAST_ACK", dict(pid=61, tgid=61, comm=b"worker", flags=0)),
+                                   (2.2, "LAST_ACK>CLOSE", dict(pid=61, tgid=61, comm=b"worker"))],
+                                  t + 5000, 16, 2, lo, 80, lo, 40000, pid=60, comm=b"master")]
     return out
 
 

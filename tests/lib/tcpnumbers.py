@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """Connections with known payloads, and the kernel's own TCP_INFO for them.
 
-  tcpnumbers.py serve PORT READY-FILE OUT-FILE [--uid UID]
-      Listen (as the caller); with --uid, then drop to that uid, so the
-      sockets it accepts are that uid's (accept() gives them the
-      acceptor's). Accept connections forever. Each: read ROUNDS requests of REQ bytes
+  tcpnumbers.py serve PORT READY-FILE OUT-FILE [--uid UID] [--fork-accept]
+      Listen (as the caller); with --fork-accept, a child process accepts
+      (a prefork server: the listener's owner is not the acceptor); with
+      --uid, the acceptor then drops to that uid, so the sockets it accepts
+      are that uid's (accept() gives them the acceptor's). READY-FILE gets
+      the pid of the process that listens, and of the one that accepts.
+      Accept connections forever. Each: read ROUNDS requests of REQ bytes
       (the client says how many in its first 12 bytes, which are part of
       its payload), answer each with RESP bytes, wait for the client's FIN,
       take getsockopt(TCP_INFO), close. Appends one JSON line per
@@ -64,8 +67,17 @@ def serve(a):
     ls.bind(("127.0.0.1", a.port))
     ls.listen(128)
     out = open(a.out, "a")          # opened before dropping privileges
-    with open(a.ready, "w") as f:
-        f.write("%d\n" % os.getpid())
+    acceptor = os.getpid()
+    if a.fork_accept:
+        acceptor = os.fork()
+        if acceptor:
+            with open(a.ready, "w") as f:
+                f.write("%d %d\n" % (os.getpid(), acceptor))
+            os.waitpid(acceptor, 0)
+            return
+    else:
+        with open(a.ready, "w") as f:
+            f.write("%d %d\n" % (os.getpid(), acceptor))
     if a.uid is not None:
         os.setgid(a.uid)
         os.setuid(a.uid)
@@ -122,6 +134,7 @@ def main():
     s.add_argument("ready")
     s.add_argument("out")
     s.add_argument("--uid", type=int)
+    s.add_argument("--fork-accept", action="store_true")
     c = sub.add_parser("connect")
     c.add_argument("port", type=int)
     c.add_argument("req", type=int)

@@ -379,6 +379,20 @@ assert by[14]["comm"] == "bad\ufffdbyte\u0001", by[14]["comm"]
 assert by[12]["tw_count"] == 7 and by[12]["in_timewait"] is True
 PY
 result json-comm-utf8 $? "$(cat $W/pyout)"
+# A prefork server: the master listens, a worker accepts. life names the
+# worker (the connection's last owner) and -p selects it whole; before, the
+# first owner (the master) stuck, and -p WORKER showed nothing.
+$V life -r $W/crafted.cap -j -p 61 >$W/pf 2>&1
+$V life -r $W/crafted.cap -j -p 60 >$W/pf60 2>&1
+$PY - $W/pf $W/pf60 >$W/pyout 2>&1 <<'PY'
+import json, sys
+w = [json.loads(l) for l in open(sys.argv[1])]
+m = [json.loads(l) for l in open(sys.argv[2])]
+assert len(w) == 1 and w[0]["pid"] == 61 and w[0]["comm"] == "worker" and not w[0]["partial"], w
+assert w[0]["states_ns"]["syn"] == 100000 and w[0]["open"] == "passive", w
+assert m == [], m
+PY
+result life-owner-is-the-acceptor $? "$(cat $W/pyout)"
 # The same comm in every output: CSV quoted per RFC 4180 (tail and life),
 # the table one '?' per character it cannot show.
 $PY - "$V" $W/crafted.cap >$W/pyout 2>&1 <<'PY'

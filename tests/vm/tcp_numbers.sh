@@ -8,11 +8,11 @@
 #  3. RTT under `netem delay`: srtt and min_rtt near twice the delay
 #  4. retransmits under `netem loss`: summed over every connection == the
 #     TcpRetransSegs delta of the test's netns
-#  5. a client in its own cgroup under another uid, a server that accepts
-#     under a third (accept() gives a socket its acceptor's uid): life
-#     shows each; --cgroup and -u select exactly their lines (--cgroup in
-#     the module too); a reader in another user namespace sees the uids
-#     mapped into it
+#  5. a client in its own cgroup under another uid, a prefork server whose
+#     child accepts under a third (accept() gives a socket its acceptor's
+#     uid and owner): life shows each; --cgroup, -u and -p select exactly
+#     their lines, whole (--cgroup in the module too); a reader in another
+#     user namespace sees the uids mapped into it
 # suite-timeout: 600
 . tests/vm/lib.sh
 ok=0
@@ -20,7 +20,7 @@ PY=/usr/bin/python3
 TN="$PY tests/lib/tcpnumbers.py"
 P=9830
 cleanup() {
-	kill $SRV 2>/dev/null
+	kill $SRV ${ACC:-} 2>/dev/null
 	tc qdisc del dev lo root 2>/dev/null
 	[ -n "${CG:-}" ] && rmdir "$CG" 2>/dev/null
 	[ -n "${CGMOUNT:-}" ] && umount "$CGMOUNT" 2>/dev/null
@@ -204,18 +204,21 @@ fi
 CG=$CGROOT/synfin-test-client
 mkdir -p "$CG" || fail "mkdir $CG"
 CGID=$(stat -c %i "$CG")
-# The server listens as root and accepts as uid 4322.
+# The server listens as root; a child of it accepts, as uid 4322.
 rm -f $W/srv.ready
-$TN serve $P $W/srv.ready $W/srv5.json --uid 4322 & SRV=$!
+$TN serve $P $W/srv.ready $W/srv5.json --uid 4322 --fork-accept & SRV=$!
 for _ in $(seq 200); do [ -s $W/srv.ready ] && break; sleep 0.05; done
 wait_listen $P
+read -r LSN ACC <$W/srv.ready
 start_reader $W/life5.json life
 $SYNFIN life -j --cgroup "$CG" >$W/life5-cg.json 2>&1 & R1=$!
 $SYNFIN life -j -u 4321 >$W/life5-uid.json 2>&1 & R2=$!
 $SYNFIN life -j -u 4322 >$W/life5-srv.json 2>&1 & R3=$!
+$SYNFIN life -j -p $ACC >$W/life5-acc.json 2>&1 & R5=$!
+$SYNFIN life -j -p $LSN >$W/life5-lsn.json 2>&1 & R6=$!
 # A reader in a user namespace that maps root only.
 unshare -U -r $SYNFIN -j >$W/tail5-userns.json 2>&1 & R4=$!
-$DEVCHECK wait-readers 5 30 || fail "readers did not open /dev/synfin"
+$DEVCHECK wait-readers 7 30 || fail "readers did not open /dev/synfin"
 timeout 20 unshare -U -r $SYNFIN -j -u 4321 -c 1 >$W/userns-filter.out 2>&1
 urc=$?
 # A filtered reader in the module's own terms: only its cgroup's records.
@@ -229,13 +232,15 @@ wait_lines $W/life5.json 6 || ok=1
 wait_lines $W/life5-cg.json 2 || ok=1
 wait_lines $W/life5-uid.json 2 || ok=1
 wait_lines $W/life5-srv.json 3 || ok=1
+wait_lines $W/life5-acc.json 3 || ok=1
 kill -USR1 $DH; wait $DH
-for p in $READER $R1 $R2 $R3 $R4; do kill -INT $p 2>/dev/null; wait $p 2>/dev/null; done
+for p in $READER $R1 $R2 $R3 $R4 $R5 $R6; do kill -INT $p 2>/dev/null; wait $p 2>/dev/null; done
 expect_eq "-u 4321 where 4321 has no mapping: exit status" "$urc" 1 || ok=1
 grep -q "setting the filter in the module: Invalid argument" $W/userns-filter.out ||
 	{ note "its message: $(cat $W/userns-filter.out)"; ok=1; }
 $PY - $W/life5.json $W/life5-cg.json $W/life5-uid.json $W/life5-srv.json $W/tail5-userns.json \
-	$W/cli5.json $W/dh.json "$CGID" "$CG" "$CGROOT" $P <<'PY' || ok=1
+	$W/cli5.json $W/dh.json "$CGID" "$CG" "$CGROOT" $P $W/life5-acc.json $W/life5-lsn.json \
+	"$ACC" "$LSN" <<'PY' || ok=1
 import json, os, sys
 lines = lambda f: [json.loads(l) for l in open(f) if '"type": "life"' in l]
 allc, bycg, byuid, bysrv = (lines(f) for f in sys.argv[1:5])
@@ -243,6 +248,8 @@ userns = [json.loads(l) for l in open(sys.argv[5]) if '"type": "event"' in l]
 mine = {json.loads(l)["port"] for l in open(sys.argv[6])}
 dh = json.load(open(sys.argv[7]))
 cgid, cg, root, P = int(sys.argv[8]), sys.argv[9], sys.argv[10], int(sys.argv[11])
+byacc, bylsn = lines(sys.argv[12]), lines(sys.argv[13])
+acc, lsn = int(sys.argv[14]), int(sys.argv[15])
 want_path = "/" + os.path.relpath(cg, root)
 bad = 0
 for l in allc:
@@ -253,7 +260,8 @@ for l in allc:
     if m:
         bad |= not (l["uid"] == 4321 and l["cgroup"] == want_path and l["cgroup_id"] == cgid)
     elif srv:
-        bad |= not (l["uid"] == 4322 and l["cgroup_id"] != cgid)
+        # the owner is the acceptor, its last owner (the handshake's was the listener's)
+        bad |= not (l["uid"] == 4322 and l["cgroup_id"] != cgid and l["pid"] == acc)
     else:
         bad |= l["uid"] != 0 or l["cgroup_id"] == cgid
 sel = lambda ls: sorted(l["sport"] for l in ls)
@@ -263,6 +271,11 @@ bad |= sel(bycg) != sorted(mine) or sel(byuid) != sorted(mine)
 print("  -u 4322: %d lines, ports %s, partial %s" % (len(bysrv), sorted({l["sport"] for l in bysrv}),
       [l["partial"] for l in bysrv]))
 bad |= len(bysrv) != 3 or {l["sport"] for l in bysrv} != {P} or any(l["partial"] for l in bysrv)
+# -p: the acceptor (a child of the listener's owner) has the same three,
+# whole; the process that only listened has none.
+print("  -p %d (acceptor): %d lines, partial %s; -p %d (listened only): %d lines" %
+      (acc, len(byacc), [l["partial"] for l in byacc], lsn, len(bylsn)))
+bad |= len(byacc) != 3 or any(l["partial"] or l["pid"] != acc for l in byacc) or bylsn
 # The module's filter (set by devholder.py): what it delivered is all the
 # cgroup's, and the rest was dropped in the module (filtered > 0).
 st, ids = dh["reader_stats_after"], set(dh.get("cgroup_ids", []))
