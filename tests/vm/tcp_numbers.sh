@@ -275,7 +275,7 @@ bad |= len(bysrv) != 3 or {l["sport"] for l in bysrv} != {P} or any(l["partial"]
 # whole; the process that only listened has none.
 print("  -p %d (acceptor): %d lines, partial %s; -p %d (listened only): %d lines" %
       (acc, len(byacc), [l["partial"] for l in byacc], lsn, len(bylsn)))
-bad |= len(byacc) != 3 or any(l["partial"] or l["pid"] != acc for l in byacc) or bylsn
+bad |= len(byacc) != 3 or any(l["partial"] or l["pid"] != acc for l in byacc) or bool(bylsn)
 # The module's filter (set by devholder.py): what it delivered is all the
 # cgroup's, and the rest was dropped in the module (filtered > 0).
 st, ids = dh["reader_stats_after"], set(dh.get("cgroup_ids", []))
