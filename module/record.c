@@ -413,7 +413,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		synfin_flush_clone(cs);
 	cookie = synfin_sock_cookie(sk);
 	ev.cookie = cookie;
-	now = ktime_get_ns();
+	now = synfin_ring_stamp();
 	synfin_fill_owner(&ev, sk, oldstate, newstate, now);
 
 	if (newstate == TCP_CLOSE) {
@@ -424,7 +424,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		/* A closed socket may connect again: it caches anew then. */
 		synfin_owner_forget(cookie);
 	}
-	/* Taken with interrupts off on this CPU: it may stamp the record. */
+	/* The ring's stamp: the record's time is the state time's end. */
 	ev.ts_ns = now;
 	synfin_record_commit(&ev, synfin_net_id(sock_net(sk)));
 out:

@@ -8,6 +8,11 @@
  * last, so a lock-free reader can tell a whole record from one being
  * overwritten (seqcount-style: check before and after the copy).
  *
+ * Each ring also says whether its CPU is between taking a record's time and
+ * committing it (`writing`): a reader merging the rings by time must not
+ * hand out a record while another CPU may still commit an older one, or two
+ * readers reading at different moments would see different orders.
+ *
  * Readers never block producers: a reader that falls a full ring behind
  * loses the oldest records, and the loss is counted exactly from the
  * sequence numbers and reported in-stream.
@@ -43,8 +48,13 @@ struct synfin_slot {
 	struct synfin_event ev;
 };
 
+/* synfin_cpu_ring.writing: between these, the time the record will have. */
+#define SYNFIN_WRITING_NONE	0
+#define SYNFIN_WRITING_UNSTAMPED 1
+
 struct synfin_cpu_ring {
 	u64 head;			/* next sequence; written by its CPU only */
+	u64 writing;			/* see synfin_ring_stamp(); its CPU only */
 	struct synfin_slot *slots;
 };
 
@@ -155,17 +165,41 @@ void synfin_ring_exit(void)
 }
 
 /*
+ * The time for the record this CPU writes next, interrupts off until that
+ * synfin_ring_write(). Until then the ring says it is writing, and from
+ * when: a reader about to hand out a record of time T from another ring
+ * waits while this one may still commit one older than T. The mark is
+ * made visible before the clock is read, so a reader that does not see it
+ * chose T before this time was taken.
+ */
+u64 synfin_ring_stamp(void)
+{
+	struct synfin_cpu_ring *r;
+	u64 now;
+
+	lockdep_assert_irqs_disabled();
+	r = this_cpu_ptr(synfin_rings);
+	WRITE_ONCE(r->writing, SYNFIN_WRITING_UNSTAMPED);
+	smp_mb();	/* pairs with smp_rmb() in synfin_cursor_next() */
+	now = ktime_get_ns();
+	WRITE_ONCE(r->writing, now);
+	return now;
+}
+
+/*
  * Append @ev, stamping its CPU and (unless set) its time. Any context but
  * NMI, with interrupts off: a hardirq or nested softirq on this CPU cannot
- * interleave with the slot being written.
+ * interleave with the slot being written. A time that is set must come
+ * from synfin_ring_stamp(), interrupts off since.
  */
 void synfin_ring_write(const struct synfin_event *ev, u64 net_id)
 {
 	struct synfin_cpu_ring *r;
 	struct synfin_slot *slot;
-	u64 seq;
+	u64 seq, ts;
 
 	lockdep_assert_irqs_disabled();
+	ts = ev->ts_ns ?: synfin_ring_stamp();
 	r = this_cpu_ptr(synfin_rings);
 	seq = r->head;
 	slot = &r->slots[seq & synfin_ring_mask];
@@ -174,17 +208,18 @@ void synfin_ring_write(const struct synfin_event *ev, u64 net_id)
 	slot->ev = *ev;
 	slot->net_id = net_id;
 	/*
-	 * Stamped here, irqs off, so each CPU's ring is in time order, which
-	 * the readers' merge relies on. A producer may pass a time only if it
-	 * took it with interrupts off on this CPU right before (tw_hooks.c,
-	 * whose counts must match the time).
+	 * Stamped with interrupts off since, so each CPU's ring is in time
+	 * order, which the readers' merge relies on. A producer passes its
+	 * own stamp when the time must match something else in the record
+	 * (the state time, tw_hooks.c's counts).
 	 */
-	if (!ev->ts_ns)
-		slot->ev.ts_ns = ktime_get_ns();
+	slot->ev.ts_ns = ts;
 	slot->ev.cpu = smp_processor_id();
 	smp_wmb();
 	WRITE_ONCE(slot->seq, seq);
 	smp_store_release(&r->head, seq + 1);
+	/* After head: a reader that sees the mark gone sees the record. */
+	smp_store_release(&r->writing, SYNFIN_WRITING_NONE);
 
 	/* Pairs with the barrier in synfin_ring_arm_wakeup(). */
 	smp_mb();
@@ -338,6 +373,35 @@ static bool synfin_cursor_behind(struct synfin_cursor *c, int cpu)
 	       smp_load_acquire(&per_cpu_ptr(synfin_rings, cpu)->head);
 }
 
+/*
+ * How long a reader waits for a CPU that took a record's time and has not
+ * committed it: interrupts are off there, so this is microseconds, unless
+ * a hypervisor stopped that vCPU. After this, order gives way to progress.
+ */
+#define SYNFIN_WRITER_WAIT_NS	(20 * NSEC_PER_MSEC)
+
+/*
+ * May @cpu's ring still give this reader a record older than @ts? Yes if
+ * it has records not peeked yet, or is writing one timed before @ts (or
+ * not timed yet). The mark is read before head: seen gone, its record is
+ * seen in head (release order in synfin_ring_write()).
+ */
+static bool synfin_cursor_may_precede(struct synfin_cursor *c, int cpu,
+				      u64 ts, bool *writing)
+{
+	struct synfin_cpu_ring *r = per_cpu_ptr(synfin_rings, cpu);
+	u64 w = smp_load_acquire(&r->writing);
+
+	*writing = false;
+	if (synfin_cursor_behind(c, cpu))
+		return true;
+	if (w != SYNFIN_WRITING_NONE && w <= ts) {
+		*writing = true;
+		return true;
+	}
+	return false;
+}
+
 static void synfin_make_lost(struct synfin_cursor *c, struct synfin_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -353,16 +417,18 @@ static void synfin_make_lost(struct synfin_cursor *c, struct synfin_event *ev)
  * Next record for this reader in timestamp order across CPUs, or a LOST
  * marker when records were lost since the last one. Caller serializes.
  *
- * Events of one socket can run on different CPUs; the later one is
- * committed after the earlier one (the socket lock orders them). After
- * choosing the oldest peeked record, re-check the rings that had nothing:
- * if one has gained a record, it may be older, so choose again. Each retry
- * fills at least one more peek, so this ends within nr_cpu_ids rounds.
+ * After choosing the oldest peeked record, re-check the rings that had
+ * nothing: if one has gained a record, it may be older, so choose again;
+ * if one is writing a record timed before it, wait for that record. So
+ * every reader hands out the same records in the same order, whenever it
+ * reads. Each retry fills one more peek or waits out one writer (bounded
+ * by SYNFIN_WRITER_WAIT_NS), so this ends.
  */
 bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out)
 {
+	u64 wait_start = 0;
+	bool again, writing;
 	int cpu, best;
-	bool again;
 
 	do {
 		best = -1;
@@ -382,11 +448,19 @@ bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out)
 		smp_rmb();
 		again = false;
 		for_each_possible_cpu(cpu) {
-			if (!test_bit(cpu, c->peeked) &&
-			    synfin_cursor_behind(c, cpu)) {
-				again = true;
-				break;
+			if (test_bit(cpu, c->peeked) ||
+			    !synfin_cursor_may_precede(c, cpu, c->peek[best].ts_ns,
+						       &writing))
+				continue;
+			if (writing) {
+				if (!wait_start)
+					wait_start = ktime_get_ns();
+				else if (ktime_get_ns() - wait_start > SYNFIN_WRITER_WAIT_NS)
+					continue;
+				cpu_relax();
 			}
+			again = true;
+			break;
 		}
 	} while (again);
 

@@ -30,6 +30,7 @@ struct net;
 extern unsigned int synfin_wake_delay_us;
 int synfin_ring_init(unsigned int records_per_cpu);
 void synfin_ring_exit(void);
+u64 synfin_ring_stamp(void);						/* irqs off */
 void synfin_ring_write(const struct synfin_event *ev, u64 net_id);	/* irqs off */
 
 /*

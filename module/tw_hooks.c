@@ -116,7 +116,7 @@ static int synfin_kp_hashdance(struct kprobe *p, struct pt_regs *regs)
 	if (!t) {
 		t = synfin_track(tw, &ev, net_id);
 		if (t) {
-			ev.ts_ns = ktime_get_ns();
+			ev.ts_ns = synfin_ring_stamp();
 			t->enter_ns = ev.ts_ns;
 			t->since_ns = ev.ts_ns;
 			ev.tw_count = t->ns->c.total;
@@ -162,7 +162,7 @@ static int synfin_kp_kill(struct kprobe *p, struct pt_regs *regs)
 		ev.cookie = t->cookie;
 		ev.flags |= t->flags;
 		synfin_twsock_owner(&ev, t);
-		ev.ts_ns = ktime_get_ns();
+		ev.ts_ns = synfin_ring_stamp();
 		if (!(t->flags & SYNFIN_F_TW_NO_ENTRY))
 			ev.tw_duration_ns = ev.ts_ns - t->enter_ns;
 		synfin_tw_state_time(&ev, t, ev.ts_ns);
@@ -270,7 +270,8 @@ static int synfin_kp_reschedule(struct kprobe *p, struct pt_regs *regs)
 		ev.cookie = t->cookie;
 		ev.tw_count = t->ns->c.total;
 		synfin_twsock_owner(&ev, t);
-		synfin_tw_state_time(&ev, t, ktime_get_ns());
+		ev.ts_ns = synfin_ring_stamp();
+		synfin_tw_state_time(&ev, t, ev.ts_ns);
 		t->substate = tw->tw_substate;
 		synfin_record_commit(&ev, synfin_net_id(twsk_net(tw)));
 	}

@@ -12,6 +12,9 @@ about it for the tests. Every subcommand prints its answer on stdout.
   events.py count FILE                number of tracepoint transitions
   events.py records FILE              number of records of any kind but lost markers
   events.py lost FILE                 sum of lost markers
+  events.py unordered FILE            records whose ts_ns is before the one
+                                      delivered ahead of them (the first few
+                                      are shown on stderr)
 """
 import collections
 import json
@@ -90,6 +93,15 @@ def main(argv):
                 cookies.append(e["cookie"])
         for c in cookies:
             print(" ".join(label(e) for e in lifecycle(events) if e["cookie"] == c))
+    elif cmd == "unordered":
+        # Lost markers are stamped when made, not when their records were.
+        recs = lifecycle(events)
+        bad = [(a, b) for a, b in zip(recs, recs[1:]) if b["ts_ns"] < a["ts_ns"]]
+        for a, b in bad[:3]:
+            print("  ts %d (cpu %d) delivered after ts %d (cpu %d), %d ns later"
+                  % (b["ts_ns"], b["cpu"], a["ts_ns"], a["cpu"], a["ts_ns"] - b["ts_ns"]),
+                  file=sys.stderr)
+        print(len(bad))
     else:
         sys.exit("events.py: unknown command " + cmd)
 
