@@ -13,7 +13,7 @@ PWD  := $(shell pwd)
 MOD  := $(PWD)/module
 
 
-.PHONY: all module viewer tools check check-host check-vm check-matrix check-stress check-debug check-fresh lab bench bench-tw install uninstall dkms dkms-remove clean
+.PHONY: all module viewer tools check check-host check-vm check-matrix check-stress check-debug check-fresh lab bench bench-tw install install-unit uninstall deb dkms dkms-remove clean
 
 all: module viewer
 
@@ -21,6 +21,8 @@ module:
 	$(MAKE) -C $(KDIR) M=$(MOD) modules
 
 viewer:
+	@[ -e /usr/include/microhttpd.h ] || \
+		scripts/apt-need --why "the viewer: libmicrohttpd serves synfin metrics --listen" libmicrohttpd-dev
 	$(MAKE) -C userspace
 
 tools:
@@ -86,6 +88,9 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 UDEVDIR ?= /etc/udev/rules.d
+# Where systemd looks for units an admin installs (/etc/systemd/system
+# is for overrides; packages use /lib/systemd/system).
+UNITDIR ?= /etc/systemd/system
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 install: viewer
@@ -99,10 +104,18 @@ install: viewer
 	install -D -m 0755 userspace/synfin $(DESTDIR)$(BINDIR)/synfin
 	install -D -m 0644 docs/synfin.1 $(DESTDIR)$(MANDIR)/man1/synfin.1
 	install -D -m 0644 dist/60-synfin.rules $(DESTDIR)$(UDEVDIR)/60-synfin.rules
+	$(MAKE) install-unit
+
+# The exporter's unit, its ExecStart pointing at where the viewer went.
+install-unit:
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/bin/synfin|$(BINDIR)/synfin|g' dist/synfin-exporter.service \
+		>$(DESTDIR)$(UNITDIR)/synfin-exporter.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/synfin-exporter.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/synfin $(DESTDIR)$(MANDIR)/man1/synfin.1 \
-		$(DESTDIR)$(UDEVDIR)/60-synfin.rules
+		$(DESTDIR)$(UDEVDIR)/60-synfin.rules $(DESTDIR)$(UNITDIR)/synfin-exporter.service
 	rm -f $(DESTDIR)/lib/modules/*/extra/synfin.ko $(DESTDIR)/lib/modules/*/updates/dkms/synfin.ko
 	[ -n "$(DESTDIR)" ] || depmod -a
 
@@ -118,6 +131,10 @@ dkms:
 	dkms add -m synfin -v $(VERSION)
 	dkms build -m synfin -v $(VERSION)
 	dkms install -m synfin -v $(VERSION)
+
+# Debian packages synfin and synfin-dkms, in .cache/deb (scripts/make-deb).
+deb:
+	scripts/make-deb
 
 dkms-remove:
 	dkms remove -m synfin -v $(VERSION) --all

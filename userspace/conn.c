@@ -213,18 +213,25 @@ static void conn_enter(struct conn *c, uint8_t state, uint64_t ts)
 		c->visited[state] = true;
 }
 
-/* Who closed first, from the states the connection passed through. */
-static enum conn_closer conn_judge(const struct conn *c, uint8_t old)
+enum conn_closer conn_closer_of(bool closing, bool fin_wait1, bool close_wait, uint8_t old)
 {
-	if (c->visited[SYNFIN_TCP_CLOSING])
+	if (closing)
 		return CLOSER_SIMULTANEOUS;
-	if (c->visited[SYNFIN_TCP_FIN_WAIT1] || c->in_timewait)
+	if (fin_wait1)
 		return CLOSER_ACTIVE;
-	if (c->visited[SYNFIN_TCP_CLOSE_WAIT])
+	if (close_wait)
 		return CLOSER_PASSIVE;
 	if (old == SYNFIN_TCP_SYN_SENT)
 		return CLOSER_REFUSED;
 	return CLOSER_RESET;
+}
+
+/* Who closed first, from the states the connection passed through. */
+static enum conn_closer conn_judge(const struct conn *c, uint8_t old)
+{
+	return conn_closer_of(c->visited[SYNFIN_TCP_CLOSING],
+			      c->visited[SYNFIN_TCP_FIN_WAIT1] || c->in_timewait,
+			      c->visited[SYNFIN_TCP_CLOSE_WAIT], old);
 }
 
 /* Counters only grow: the latest record that has them has the totals. */

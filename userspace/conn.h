@@ -71,6 +71,9 @@ struct conn *conn_peer(struct conn_table *t, const struct conn *c);
 void conn_each(struct conn_table *t, void (*fn)(struct conn *, void *), void *arg);
 
 const char *conn_closer_name(enum conn_closer c);
+/* Who closed first, from what a connection went through: CLOSING, FIN_WAIT1
+ * (or timewait), CLOSE_WAIT, and the state it closed from. */
+enum conn_closer conn_closer_of(bool closing, bool fin_wait1, bool close_wait, uint8_t old);
 /* Does the connection pass the filters that are judged per connection? */
 bool conn_matches(const struct conn *c, const struct synfin_filter *f);
 /* The filter to push to the module for whole connections: without the

@@ -16,16 +16,19 @@
 #include <unistd.h>
 #include "viewer.h"
 
-#define SYNFIN_VERSION "0.2"
 
 volatile int stop_requested;
 static bool json_errors;
+
+bool report_muted;
 
 void report_error(const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
 
+	if (report_muted)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -65,6 +68,7 @@ enum {
 	O_READ = 1 << 4, O_DEVICE = 1 << 5, O_ALLNS = 1 << 6, O_TOP = 1 << 7,
 	O_CSV = 1 << 8, O_COLOR = 1 << 9, O_FILTER = 1 << 10, O_WATCH = 1 << 11,
 	O_ADVISE = 1 << 12, O_TEXTFILE = 1 << 13, O_NETNS = 1 << 14,
+	O_LISTEN = 1 << 15, O_PORTS = 1 << 16,
 };
 
 #define O_EVENTS (O_JSON | O_TIME | O_COUNT | O_READ | O_DEVICE | O_CSV | O_COLOR | O_FILTER | O_NETNS)
@@ -131,14 +135,23 @@ static const struct command commands[] = {
 "The module's counters since load: hook invocations, events recorded by\n"
 "transition, timewait entries and exits by reason, records delivered and\n"
 "lost, ring size and fill, open readers.\n" },
-	{ "metrics", cmd_metrics, O_DEVICE | O_TOP | O_TEXTFILE | O_ALLNS,
-	  "Prometheus text exposition of the counts",
-"Usage: synfin metrics [-n N] [--textfile PATH]\n"
-"Prints Prometheus metrics: synfin_timewait_sockets{netns,state},\n"
-"synfin_timewait_port_sockets{netns,port,side} for the top N ports (default\n"
-"10), synfin_transitions_total{from,to}, synfin_events_lost_total, ...\n"
+	{ "metrics", cmd_metrics, O_DEVICE | O_TOP | O_TEXTFILE | O_ALLNS | O_LISTEN | O_PORTS | O_NETNS,
+	  "Prometheus metrics: printed, a textfile, or an exporter (--listen)",
+"Usage: synfin metrics [-n N] [--all-netns | --netns INODE] [--ports LIST]\n"
+"                      [--textfile PATH | --listen [ADDR:]PORT]\n"
+"Prints Prometheus metrics: synfin_up, synfin_timewait_sockets{netns,state},\n"
+"synfin_timewait_port_sockets{netns,side,port}, synfin_transitions_total{from,to},\n"
+"synfin_events_lost_total, ... (docs/metrics.md lists them all).\n"
+"  -n N             series per port and peer list (default 10)\n"
+"  --all-netns      timewait series of every network namespace\n"
+"  --netns INODE    that namespace's instead of this one's (with --listen,\n"
+"                   its connections only in the histograms)\n"
+"  --ports LIST     local ports to export even when not listening (80,443)\n"
 "  --textfile PATH  write to PATH atomically (for node_exporter's textfile\n"
-"                   collector) instead of stdout\n" },
+"                   collector) instead of stdout; synfin_up 0 in it on failure\n"
+"  --listen [ADDR:]PORT  serve /metrics over HTTP until SIGTERM (default\n"
+"                   port " SYNFIN_EXPORTER_PORT_TEXT "), with histograms of connection and state\n"
+"                   durations made from the event stream\n" },
 };
 
 static const struct command *find_command(const char *name)
@@ -468,7 +481,8 @@ static int output_close(int rc)
 int main(int argc, char **argv)
 {
 	enum { OPT_DEVICE = 256, OPT_ALLNS, OPT_CSV, OPT_COLOR, OPT_COMM, OPT_ADDR,
-	       OPT_STATE, OPT_NETNS, OPT_WATCH, OPT_ADVISE, OPT_TEXTFILE, OPT_CGROUP };
+	       OPT_STATE, OPT_NETNS, OPT_WATCH, OPT_ADVISE, OPT_TEXTFILE, OPT_CGROUP,
+	       OPT_LISTEN, OPT_PORTS };
 	static const struct option longopts[] = {
 		{ "json",      no_argument,       NULL, 'j' },
 		{ "timestamp", no_argument,       NULL, 'T' },
@@ -493,6 +507,8 @@ int main(int argc, char **argv)
 		{ "watch",     optional_argument, NULL, OPT_WATCH },
 		{ "advise",    no_argument,       NULL, OPT_ADVISE },
 		{ "textfile",  required_argument, NULL, OPT_TEXTFILE },
+		{ "listen",    optional_argument, NULL, OPT_LISTEN },
+		{ "ports",     required_argument, NULL, OPT_PORTS },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ "version",   no_argument,       NULL, 'V' },
 		{ 0 }
@@ -701,6 +717,19 @@ int main(int argc, char **argv)
 			opt.textfile = optarg;
 			given |= O_TEXTFILE;
 			break;
+		case OPT_LISTEN:
+			/* --listen PORT as well as --listen=PORT */
+			if (!optarg && optind < argc && argv[optind][0] != '-' &&
+			    !find_command(argv[optind]))
+				optarg = argv[optind++];
+			opt.listen = optarg ? optarg : SYNFIN_EXPORTER_PORT_TEXT;
+			given |= O_LISTEN;
+			break;
+		case OPT_PORTS:
+			if (parse_ports(optarg, "--ports", opt.ports, &opt.n_ports))
+				return EXIT_USAGE;
+			given |= O_PORTS;
+			break;
 		case 'h':
 			if (named)
 				command_usage(cmd);
@@ -733,6 +762,8 @@ int main(int argc, char **argv)
 			     (given & ~cmd->takes & O_WATCH) ? "--watch" :
 			     (given & ~cmd->takes & O_ADVISE) ? "--advise" :
 			     (given & ~cmd->takes & O_TEXTFILE) ? "--textfile" :
+			     (given & ~cmd->takes & O_LISTEN) ? "--listen" :
+			     (given & ~cmd->takes & O_PORTS) ? "--ports" :
 			     (given & ~cmd->takes & O_NETNS) ? "--netns" :
 			     (given & ~cmd->takes & O_ALLNS) ? "--all-netns" :
 			     (given & ~cmd->takes & O_TOP) ? "-n" :
@@ -742,6 +773,10 @@ int main(int argc, char **argv)
 	}
 	if ((given & O_JSON) && (given & O_CSV)) {
 		report_error("-j and --csv: choose one output format");
+		return EXIT_USAGE;
+	}
+	if ((given & O_LISTEN) && (given & O_TEXTFILE)) {
+		report_error("--listen and --textfile: choose one (the exporter serves what the file would hold)");
 		return EXIT_USAGE;
 	}
 	if ((given & O_NETNS) && (given & O_ALLNS)) {

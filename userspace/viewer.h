@@ -18,6 +18,12 @@ _Static_assert(__builtin_offsetof(struct synfin_event, state_ns) == SYNFIN_EVENT
 _Static_assert(sizeof(struct synfin_capture_header) == SYNFIN_CAPTURE_HEADER_SIZE,
 	       "capture header must be 64 bytes");
 
+#define SYNFIN_VERSION "0.2"
+/* metrics --listen: outside 9100-9999 (Prometheus's allocations, full) and
+ * the 10000s they continue into, below the ephemeral range (docs/metrics.md). */
+#define SYNFIN_EXPORTER_PORT		29117
+#define SYNFIN_EXPORTER_PORT_TEXT	"29117"
+
 /* Exit codes (documented in synfin(1) and README). */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -41,6 +47,9 @@ struct options {
 	unsigned int watch_secs;	/* tw --watch: 0 = off */
 	bool advise;			/* tw --advise */
 	const char *textfile;		/* metrics --textfile PATH */
+	const char *listen;		/* metrics --listen [ADDR:]PORT */
+	uint16_t ports[SYNFIN_FILTER_LIST];	/* metrics --ports: always exported */
+	uint8_t n_ports;
 };
 
 /* Where records come from: the live device or a capture file. */
@@ -65,7 +74,9 @@ struct source {
 /* Set by SIGINT/SIGTERM: stop reading, exit 0. */
 extern volatile int stop_requested;
 
-/* main.c: one-line errors, on stderr (or {"error": ...} with -j) */
+/* main.c: one-line errors, on stderr (or {"error": ...} with -j); none
+ * while report_muted (the exporter retrying what it has reported once) */
+extern bool report_muted;
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Flush standard output; false once it cannot be written (reported at exit). */
 bool output_flush(void);
@@ -143,6 +154,33 @@ int cmd_ladder(const struct options *opt);
 int cmd_tw(const struct options *opt);
 int cmd_stats(const struct options *opt);
 int cmd_metrics(const struct options *opt);
+
+/* cmd_metrics.c: what one scrape reads of the module, and its exposition */
+struct metrics_snapshot {
+	bool module_wide;	/* stats and transitions readable (CAP_NET_ADMIN) */
+	struct synfin_stats stats;
+	struct synfin_transitions tr;
+	bool have_health;	/* SYNFIN_IOC_HEALTH answered (older modules: ENOTTY) */
+	struct synfin_health health;
+	struct tw_view *ns;	/* one per netns shown */
+	uint8_t **listening;	/* per netns: bitmap of listening local ports, or NULL */
+	size_t n_ns;
+	unsigned int top;	/* -n: series per list */
+	const uint16_t *ports;	/* --ports */
+	unsigned int n_ports;
+	uint16_t eph_lo, eph_hi;	/* ip_local_port_range */
+};
+int metrics_snapshot_take(struct metrics_snapshot *s, int fd, const struct options *opt);
+void metrics_snapshot_free(struct metrics_snapshot *s);
+void metrics_write(FILE *f, const struct metrics_snapshot *s);
+void metrics_write_up(FILE *f, bool up);
+void metrics_family(FILE *f, const char *name, const char *type, const char *help);
+void metrics_sample(FILE *f, const char *name, const char *const *labels,
+		    unsigned long long value);
+void metrics_sample_float(FILE *f, const char *name, const char *const *labels,
+			  double value);
+/* exporter.c: metrics --listen */
+int exporter_run(const struct options *opt);
 
 /* cmd_tw.c: one netns's timewait counts and busiest keys, for tw and metrics */
 struct tw_view {

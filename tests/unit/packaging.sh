@@ -1,6 +1,7 @@
 #!/bin/bash
 # Packaging, on the host (no module load needed): `make install` into a
-# DESTDIR puts the module, viewer, man page and udev rule in place and
+# DESTDIR puts the module, viewer, man page, udev rule and the exporter's
+# unit in place and
 # `make uninstall` takes them all away; a DKMS build of the module against
 # Debian's installed 6.1 headers, in private DKMS trees (the system's DKMS
 # state is not touched). One result line per check, like viewer.sh.
@@ -20,7 +21,8 @@ mkdir -p $W/src && cp -a Kbuild Makefile dkms.conf include module userspace docs
 make -s -C $W/src clean >/dev/null 2>&1
 make -s -C $W/src install DESTDIR=$W/root KDIR=$KDIR >$W/install.log 2>&1
 find $W/root -type f | sed "s|$W/root||" | sort >$W/files
-want="/etc/udev/rules.d/60-synfin.rules
+want="/etc/systemd/system/synfin-exporter.service
+/etc/udev/rules.d/60-synfin.rules
 /lib/modules/$KVER/extra/synfin.ko
 /usr/local/bin/synfin
 /usr/local/share/man/man1/synfin.1"

@@ -303,7 +303,12 @@ $V help ladder | grep -q '^Usage: synfin ladder'; result help-command-form $?
 # Usage errors of the live commands' options: exit 2 before any device is
 # opened, so they run here without the module.
 check usage-metrics-csv 2 - 'metrics does not take --csv' -- $V metrics --csv
-check usage-metrics-netns 2 - 'metrics does not take --netns' -- $V metrics --netns 5
+check usage-metrics-netns-allns 2 - 'choose one' -- $V metrics --netns 5 --all-netns
+check usage-metrics-listen-textfile 2 - 'choose one' -- $V metrics --listen 29117 --textfile /tmp/x.prom
+check usage-metrics-listen-bad 2 - 'needs \[ADDR:\]PORT' -- $V metrics --listen 70000
+check usage-metrics-listen-name 2 - 'not an IP address' -- $V metrics --listen localhost:29117
+check usage-metrics-ports-zero 2 - 'from 1 to 65535' -- $V metrics --ports 0
+check usage-tail-ports 2 - 'does not take --ports' -- $V tail --ports 80
 check usage-metrics-textfile-arg 2 - 'requires an argument' -- $V metrics --textfile
 check usage-stats-top 2 - 'stats does not take -n' -- $V stats -n 3
 check usage-stats-textfile 2 - 'stats does not take --textfile' -- $V stats --textfile $W/x.prom
