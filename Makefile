@@ -88,9 +88,9 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 UDEVDIR ?= /etc/udev/rules.d
-# Where systemd looks for units an admin installs (/etc/systemd/system
-# is for overrides; packages use /lib/systemd/system).
-UNITDIR ?= /etc/systemd/system
+# Where systemd looks for units an admin installs (packages use
+# /lib/systemd/system; /etc/systemd/system is for local overrides).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 install: viewer

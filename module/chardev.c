@@ -111,14 +111,16 @@ static int synfin_release(struct inode *inode, struct file *file)
  * them. Other namespaces' records never reach a restricted file (the
  * cursor skips them), so nothing here counts them. Caller holds sf->lock.
  */
-static bool synfin_file_next(struct synfin_file *sf, struct synfin_event *ev)
+/* @can_wait: see synfin_cursor_next(). */
+static bool synfin_file_next(struct synfin_file *sf, struct synfin_event *ev,
+			     bool can_wait)
 {
 	if (sf->have_held) {
 		*ev = sf->held;
 		sf->have_held = false;
 		return true;
 	}
-	while (synfin_cursor_next(&sf->cursor, ev)) {
+	while (synfin_cursor_next(&sf->cursor, ev, can_wait)) {
 		if (synfin_filter_match(&sf->filter, ev))
 			return true;
 		sf->cursor.delivered--;
@@ -134,7 +136,8 @@ static bool synfin_file_ready_locked(struct synfin_file *sf)
 		return true;
 	if (!sf->filter.match && !sf->own_netns)
 		return synfin_cursor_ready(&sf->cursor);
-	sf->have_held = synfin_file_next(sf, &sf->held);
+	/* Called to decide whether to sleep: never waits for a writer. */
+	sf->have_held = synfin_file_next(sf, &sf->held, false);
 	return sf->have_held;
 }
 
@@ -182,7 +185,9 @@ static ssize_t synfin_read(struct file *file, char __user *buf, size_t count,
 	for (;;) {
 		if (mutex_lock_interruptible(&sf->lock))
 			return -ERESTARTSYS;
-		while (n < want && synfin_file_next(sf, &sf->batch[n]))
+		/* Only the first record may wait for a writer: with some in
+		 * hand, a short read now beats a spin. */
+		while (n < want && synfin_file_next(sf, &sf->batch[n], n == 0))
 			n++;
 		if (n)
 			break;

@@ -180,7 +180,9 @@ u64 synfin_ring_stamp(void)
 	lockdep_assert_irqs_disabled();
 	r = this_cpu_ptr(synfin_rings);
 	WRITE_ONCE(r->writing, SYNFIN_WRITING_UNSTAMPED);
-	smp_mb();	/* pairs with smp_rmb() in synfin_cursor_next() */
+	/* Pairs with smp_rmb() in synfin_cursor_next(). The clock read is
+	 * ordered after it: rdtsc_ordered() on x86, isb on arm64's timer. */
+	smp_mb();
 	now = ktime_get_ns();
 	WRITE_ONCE(r->writing, now);
 	return now;
@@ -249,6 +251,7 @@ int synfin_cursor_init(struct synfin_cursor *c, u64 net_id)
 
 	memset(c, 0, sizeof(*c));
 	c->net_id = net_id;
+	c->stalled_cpu = -1;
 	c->pos = kcalloc(nr_cpu_ids, sizeof(*c->pos), GFP_KERNEL);
 	c->peek = kvcalloc(nr_cpu_ids, sizeof(*c->peek), GFP_KERNEL);
 	c->peeked = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
@@ -382,21 +385,22 @@ static bool synfin_cursor_behind(struct synfin_cursor *c, int cpu)
 
 /*
  * May @cpu's ring still give this reader a record older than @ts? Yes if
- * it has records not peeked yet, or is writing one timed before @ts (or
- * not timed yet). The mark is read before head: seen gone, its record is
- * seen in head (release order in synfin_ring_write()).
+ * it has records not peeked yet, or is writing one timed at or before @ts
+ * (or not timed yet); *mark is then that ring's mark. The mark is read
+ * before head: seen gone, its record is seen in head (release order in
+ * synfin_ring_write()).
  */
 static bool synfin_cursor_may_precede(struct synfin_cursor *c, int cpu,
-				      u64 ts, bool *writing)
+				      u64 ts, u64 *mark)
 {
 	struct synfin_cpu_ring *r = per_cpu_ptr(synfin_rings, cpu);
 	u64 w = smp_load_acquire(&r->writing);
 
-	*writing = false;
+	*mark = SYNFIN_WRITING_NONE;
 	if (synfin_cursor_behind(c, cpu))
 		return true;
 	if (w != SYNFIN_WRITING_NONE && w <= ts) {
-		*writing = true;
+		*mark = w;
 		return true;
 	}
 	return false;
@@ -415,19 +419,24 @@ static void synfin_make_lost(struct synfin_cursor *c, struct synfin_event *ev)
 
 /*
  * Next record for this reader in timestamp order across CPUs, or a LOST
- * marker when records were lost since the last one. Caller serializes.
+ * marker when records were lost since the last one. Caller serializes,
+ * in process context.
  *
  * After choosing the oldest peeked record, re-check the rings that had
  * nothing: if one has gained a record, it may be older, so choose again;
- * if one is writing a record timed before it, wait for that record. So
- * every reader hands out the same records in the same order, whenever it
- * reads. Each retry fills one more peek or waits out one writer (bounded
- * by SYNFIN_WRITER_WAIT_NS), so this ends.
+ * if one is writing a record timed at or before it, wait for that record.
+ * So every reader hands out the same records in the same order, whenever
+ * it reads. Without @can_wait it does not wait but returns false (the
+ * caller has records to hand out already, or is about to sleep: the
+ * writer's commit wakes it). A writer waited out SYNFIN_WRITER_WAIT_NS in
+ * vain (its vCPU stopped) is not waited for again until its mark moves.
  */
-bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out)
+bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out,
+			bool can_wait)
 {
-	u64 wait_start = 0;
-	bool again, writing;
+	u64 wait_start = 0, t, mark;
+	unsigned int spins;
+	bool again;
 	int cpu, best;
 
 	do {
@@ -445,19 +454,35 @@ bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out)
 		}
 		if (best < 0)
 			return false;
+		t = c->peek[best].ts_ns;
+		/*
+		 * A writer whose mark we miss takes its time after we look;
+		 * once the clock is past t, that time is later than t, not
+		 * equal to it (which the CPU order below would break
+		 * differently for another reader).
+		 */
+		for (spins = 0; ktime_get_ns() <= t && spins < 10000; spins++)
+			cpu_relax();	/* bounded: clocks of CPUs may differ */
 		smp_rmb();
 		again = false;
 		for_each_possible_cpu(cpu) {
 			if (test_bit(cpu, c->peeked) ||
-			    !synfin_cursor_may_precede(c, cpu, c->peek[best].ts_ns,
-						       &writing))
+			    !synfin_cursor_may_precede(c, cpu, t, &mark))
 				continue;
-			if (writing) {
-				if (!wait_start)
+			if (mark != SYNFIN_WRITING_NONE) {
+				if (cpu == c->stalled_cpu && mark == c->stalled_mark)
+					continue;	/* given up on already */
+				if (!can_wait)
+					return false;
+				if (!wait_start) {
 					wait_start = ktime_get_ns();
-				else if (ktime_get_ns() - wait_start > SYNFIN_WRITER_WAIT_NS)
+				} else if (ktime_get_ns() - wait_start > SYNFIN_WRITER_WAIT_NS) {
+					c->stalled_cpu = cpu;
+					c->stalled_mark = mark;
 					continue;
+				}
 				cpu_relax();
+				cond_resched();
 			}
 			again = true;
 			break;

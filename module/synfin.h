@@ -58,12 +58,15 @@ struct synfin_cursor {
 	u64 lost;			/* total lost by this reader */
 	u64 delivered;			/* total records handed out */
 	size_t bytes;			/* allocated for pos, peek, peeked */
+	int stalled_cpu;		/* a writer given up on, at this mark */
+	u64 stalled_mark;
 };
 
 int synfin_cursor_init(struct synfin_cursor *c, u64 net_id);
 void synfin_cursor_destroy(struct synfin_cursor *c);
 void synfin_cursor_rewind(struct synfin_cursor *c);
-bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out);
+bool synfin_cursor_next(struct synfin_cursor *c, struct synfin_event *out,
+			bool can_wait);
 void synfin_cursor_lose(struct synfin_cursor *c, u64 n);
 void synfin_cursor_lose_own(struct synfin_cursor *c, u64 n);
 bool synfin_cursor_ready(struct synfin_cursor *c);

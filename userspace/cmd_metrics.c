@@ -75,7 +75,7 @@ void metrics_sample_float(FILE *f, const char *name, const char *const *labels,
 		if (!labels[i + 2])
 			fputc('}', f);
 	}
-	fprintf(f, " %.9g\n", value);
+	fprintf(f, " %.17g\n", value);
 }
 
 static void plain(FILE *f, const char *name, const char *type, const char *help,
@@ -101,11 +101,14 @@ static bool local_port_exported(const struct metrics_snapshot *s, size_t ns, uin
 	return port_named(s, port) || (l && (l[port / 8] & (1u << (port % 8))));
 }
 
-/* A remote port gets one unless it is in the ephemeral range (a client's
- * port, seen from the server: one series per connection), or if named. */
+/* A remote port gets one unless it is a client's port, seen from the
+ * server (one series per connection): in this host's ephemeral range, or
+ * in IANA's dynamic range 49152-65535 (Windows' and the BSDs' ephemeral
+ * ports). Named ports always do. */
 static bool remote_port_exported(const struct metrics_snapshot *s, uint16_t port)
 {
-	return port_named(s, port) || port < s->eph_lo || port > s->eph_hi;
+	return port_named(s, port) ||
+	       ((port < s->eph_lo || port > s->eph_hi) && port < 49152);
 }
 
 static void write_timewait(FILE *f, const struct metrics_snapshot *s)
@@ -364,9 +367,11 @@ static void find_listening(struct metrics_snapshot *s)
 			if (done[i] || !s->listening[i] || (have_self && self.st_ino == st.st_ino) ||
 			    st.st_ino != s->ns[i].q.counts.netns)
 				continue;
+			/* A process we may not read: try another one there. */
+			if (!read_listening(d->d_name, s->listening[i]))
+				continue;
 			done[i] = true;
 			left--;
-			read_listening(d->d_name, s->listening[i]);
 		}
 	}
 	free(done);

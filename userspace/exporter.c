@@ -9,10 +9,12 @@
  * records. The module may be absent, or go: the exporter keeps serving,
  * with synfin_up 0, and opens the device again once a second.
  */
+#define _GNU_SOURCE	/* ppoll() */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -164,6 +166,14 @@ static int timed_state(const struct synfin_event *ev)
 	return ev->oldstate;
 }
 
+/* Forget every open connection: their closes may be lost (a LOST
+ * marker, a reopened device), and a slot never freed would stay forever. */
+static void slots_clear(struct exporter *e)
+{
+	memset(e->conns, 0, CONN_SLOTS * sizeof(*e->conns));
+	e->n_conns = 0;
+}
+
 static void account(struct exporter *e, const struct synfin_event *ev)
 {
 	struct conn_slot *c;
@@ -172,13 +182,14 @@ static void account(struct exporter *e, const struct synfin_event *ev)
 	e->records++;
 	if (ev->kind == SYNFIN_EV_LOST) {
 		e->lost += ev->lost;
+		slots_clear(e);
 		return;
 	}
 	st = timed_state(ev);
 	if (st >= 0 && st < SYNFIN_TCP_MAX_STATES)
 		observe(&e->state[st], state_bounds, ARRAY_LEN(state_bounds),
 			ev->state_ns / 1e9);
-	if (ev->kind != SYNFIN_EV_STATE || (ev->flags & SYNFIN_F_TIMEWAIT))
+	if (ev->kind != SYNFIN_EV_STATE || (ev->flags & SYNFIN_F_TIMEWAIT) || !ev->cookie)
 		return;
 	/* A connection's life: from its first event to its full socket's
 	 * CLOSE, as tcplife counts it (TIME_WAIT is in the state histogram).
@@ -402,10 +413,11 @@ static int listen_socket(const char *spec)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
 	hints.ai_family = host[0] ? AF_UNSPEC : AF_INET6;
+again:
 	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
-	if (rc && !host[0]) {	/* no IPv6 here: every IPv4 address */
-		hints.ai_family = AF_INET;
-		rc = getaddrinfo(NULL, port, &hints, &ai);
+	if (rc && !host[0] && hints.ai_family == AF_INET6) {
+		hints.ai_family = AF_INET;	/* no IPv6 here: every IPv4 address */
+		goto again;
 	}
 	if (rc == EAI_NONAME && host[0]) {
 		report_error("--listen %s: '%s' is not an IP address (ADDR is numeric: 127.0.0.1, [::1])", spec, host);
@@ -434,6 +446,12 @@ static int listen_socket(const char *spec)
 		fd = -1;
 	}
 	freeaddrinfo(ai);
+	/* IPv6 disabled (ipv6.disable=1): getaddrinfo() still answers. */
+	if (fd < 0 && err == EAFNOSUPPORT && !host[0] && hints.ai_family == AF_INET6) {
+		hints.ai_family = AF_INET;
+		ai = NULL;
+		goto again;
+	}
 	if (fd < 0)
 		report_error("--listen %s: %s%s", spec, strerror(err),
 			     err == EADDRINUSE ? " (another exporter on this port? choose one with --listen PORT)" : "");
@@ -443,14 +461,30 @@ bad:
 	return -2;
 }
 
-/* Sleep about ms, or until a signal asks us to stop: in short naps, so a
- * signal that lands just before one is still seen within 50 ms. */
+/*
+ * The main thread keeps SIGINT and SIGTERM blocked but while it waits, in
+ * ppoll() with the mask it had: a signal that comes before the wait ends
+ * it at once instead of being missed until the next record (or forever,
+ * on an idle host).
+ */
+static sigset_t wait_mask;
+
+/* Sleep ms, or until a signal asks us to stop. */
 static void nap(unsigned int ms)
 {
-	struct timespec ts = { 0, 50 * 1000000L };
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
-	for (unsigned int t = 0; t < ms && !stop_requested; t += 50)
-		nanosleep(&ts, NULL);
+	if (!stop_requested)
+		ppoll(NULL, 0, &ts, &wait_mask);
+}
+
+/* Until a record can be read, or a signal asks us to stop. */
+static void wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (!stop_requested)
+		ppoll(&p, 1, NULL, &wait_mask);
 }
 
 static void log_line(const char *fmt, const char *arg)
@@ -492,10 +526,17 @@ static void read_loop(struct exporter *e)
 			e->src = src;
 			e->open = true;
 			pthread_rwlock_unlock(&e->dev_lock);
+			pthread_mutex_lock(&e->lock);
+			slots_clear(e);	/* what was open before is not followed */
+			pthread_mutex_unlock(&e->lock);
 			if (said_down)
 				log_line("%s: reading again", src.name);
 			said_down = false;
 		}
+		if (!source_buffered(&e->src))
+			wait_readable(e->src.fd);
+		if (stop_requested)
+			break;
 		rc = source_next(&e->src, &ev);
 		if (rc > 0) {
 			pthread_mutex_lock(&e->lock);
@@ -542,30 +583,35 @@ int exporter_run(const struct options *opt)
 	if (!source_open(&e->src, opt))
 		e->open = true;
 	/* libmicrohttpd's threads inherit this mask: SIGINT and SIGTERM
-	 * reach the main thread, whose blocked read() they end. */
+	 * reach the main thread, and only while it waits (wait_mask). */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	wait_mask = old;
 	d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 			     handle, e,
 			     MHD_OPTION_LISTEN_SOCKET, lfd,
 			     MHD_OPTION_THREAD_POOL_SIZE, 2,
 			     MHD_OPTION_CONNECTION_LIMIT, 256,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 10,
+			     /* Longer than a scrape interval: Prometheus keeps
+			      * its connection, no TIME_WAIT per scrape here. */
+			     MHD_OPTION_CONNECTION_TIMEOUT, 300,
 			     MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* SIGPIPE stays blocked here too; SIGINT and SIGTERM only in ppoll(). */
 	if (!d) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		report_error("--listen %s: the HTTP server (libmicrohttpd) did not start", opt->listen);
 		close(lfd);
 		goto close_source;
 	}
 	log_line("serving /metrics on %s", opt->listen);
 	read_loop(e);
-	/* Stops accepting, finishes the scrapes in flight, joins its threads. */
+	/* Stops accepting, finishes the scrapes in flight, joins its threads,
+	 * and closes the listening socket it was given. */
 	MHD_stop_daemon(d);
-	close(lfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	ret = EXIT_OK;
 close_source:
 	if (e->open)

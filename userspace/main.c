@@ -20,7 +20,8 @@
 volatile int stop_requested;
 static bool json_errors;
 
-bool report_muted;
+/* Per thread: the exporter mutes its retries, not its scrapes' errors. */
+_Thread_local bool report_muted;
 
 void report_error(const char *fmt, ...)
 {

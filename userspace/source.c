@@ -173,6 +173,11 @@ static bool known_kind(unsigned int kind)
 static int source_next_any(struct source *src, struct synfin_event *ev);
 
 /* 1: a record in *ev; 0: end (or stop requested); -1: error (reported). */
+bool source_buffered(const struct source *src)
+{
+	return src->next < src->len;
+}
+
 int source_next(struct source *src, struct synfin_event *ev)
 {
 	int rc;

@@ -76,7 +76,7 @@ extern volatile int stop_requested;
 
 /* main.c: one-line errors, on stderr (or {"error": ...} with -j); none
  * while report_muted (the exporter retrying what it has reported once) */
-extern bool report_muted;
+extern _Thread_local bool report_muted;
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Flush standard output; false once it cannot be written (reported at exit). */
 bool output_flush(void);
@@ -89,6 +89,8 @@ void output_error(int err);
  * so the reader is not woken for the rest. */
 int source_open(struct source *src, const struct options *opt);
 int source_next(struct source *src, struct synfin_event *ev);
+/* Records read and not yet returned: source_next() will not read(). */
+bool source_buffered(const struct source *src);
 void source_close(struct source *src);
 int capture_write_header(FILE *f, const struct synfin_clock *clock);
 

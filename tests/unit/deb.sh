@@ -76,7 +76,7 @@ out=$(in_root "synfin --version && synfin metrics --listen abc; echo rc=\$?" 2>&
 echo "$out" | grep -q "^synfin $V (ABI" && echo "$out" | grep -q "needs \[ADDR:\]PORT" && echo "$out" | grep -q "^rc=2"
 result deb-viewer-runs $? "$out"
 [ ! -e "$ROOT/etc/systemd/system/multi-user.target.wants/synfin-exporter.service" ]
-result deb-unit-not-enabled $? "installed enabled: $(ls -l "$ROOT"/etc/systemd/system/multi-user.target.wants/)"
+result deb-unit-not-enabled $? "installed enabled: $(ls -l "$ROOT"/etc/systemd/system/multi-user.target.wants/ 2>&1)"
 
 in_root "apt-get remove -y -q synfin synfin-dkms" >"$DIR/remove.log" 2>&1; rc=$?
 files >"$DIR/after"

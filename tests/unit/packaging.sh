@@ -21,10 +21,10 @@ mkdir -p $W/src && cp -a Kbuild Makefile dkms.conf include module userspace docs
 make -s -C $W/src clean >/dev/null 2>&1
 make -s -C $W/src install DESTDIR=$W/root KDIR=$KDIR >$W/install.log 2>&1
 find $W/root -type f | sed "s|$W/root||" | sort >$W/files
-want="/etc/systemd/system/synfin-exporter.service
-/etc/udev/rules.d/60-synfin.rules
+want="/etc/udev/rules.d/60-synfin.rules
 /lib/modules/$KVER/extra/synfin.ko
 /usr/local/bin/synfin
+/usr/local/lib/systemd/system/synfin-exporter.service
 /usr/local/share/man/man1/synfin.1"
 [ "$(cat $W/files)" = "$want" ]
 result install $? "installed: $(cat $W/files) $(tail -3 $W/install.log)"
