@@ -48,38 +48,37 @@ static void label_value(FILE *f, const char *s)
 	}
 }
 
-/* name{k1="v1",k2="v2"} value; labels: key, value pairs, NULL-terminated. */
+/* name{k1="v1",k2="v2"}; labels: key, value pairs, NULL-terminated. */
+static void series(FILE *f, const char *name, const char *const *labels)
+{
+	fputs(name, f);
+	for (size_t i = 0; labels && labels[i]; i += 2) {
+		fprintf(f, "%s%s=\"", i ? "," : "{", labels[i]);
+		label_value(f, labels[i + 1]);
+		fputc('"', f);
+		if (!labels[i + 2])
+			fputc('}', f);
+	}
+}
+
 void metrics_sample(FILE *f, const char *name, const char *const *labels,
 		   unsigned long long value)
 {
-	fputs(name, f);
-	for (size_t i = 0; labels && labels[i]; i += 2) {
-		fprintf(f, "%s%s=\"", i ? "," : "{", labels[i]);
-		label_value(f, labels[i + 1]);
-		fputc('"', f);
-		if (!labels[i + 2])
-			fputc('}', f);
-	}
+	series(f, name, labels);
 	fprintf(f, " %llu\n", value);
 }
 
-/* The same with the value as a float (histogram sums, bucket bounds). */
+/* The same with the value as a float (histogram sums). */
 void metrics_sample_float(FILE *f, const char *name, const char *const *labels,
 			  double value)
 {
-	fputs(name, f);
-	for (size_t i = 0; labels && labels[i]; i += 2) {
-		fprintf(f, "%s%s=\"", i ? "," : "{", labels[i]);
-		label_value(f, labels[i + 1]);
-		fputc('"', f);
-		if (!labels[i + 2])
-			fputc('}', f);
-	}
+	series(f, name, labels);
 	fprintf(f, " %.17g\n", value);
 }
 
-static void plain(FILE *f, const char *name, const char *type, const char *help,
-		  unsigned long long value)
+/* A family of one sample without labels. */
+void metrics_plain(FILE *f, const char *name, const char *type, const char *help,
+		   unsigned long long value)
 {
 	metrics_family(f, name, type, help);
 	metrics_sample(f, name, NULL, value);
@@ -214,7 +213,7 @@ static void write_module(FILE *f, const struct metrics_snapshot *s)
 				       (const char *const[]){ "from", state_name(i), "to", state_name(j), NULL },
 				       s->tr.count[i][j]);
 
-	plain(f, "synfin_timewait_entries_total", "counter",
+	metrics_plain(f, "synfin_timewait_entries_total", "counter",
 	      "Connections handed to a timewait sock since the module loaded.", s->tr.tw_enter);
 
 	metrics_family(f, "synfin_timewait_exits_total", "counter",
@@ -223,43 +222,43 @@ static void write_module(FILE *f, const struct metrics_snapshot *s)
 		metrics_sample(f, "synfin_timewait_exits_total",
 		       (const char *const[]){ "reason", tw_reason_name(r), NULL }, s->tr.tw_exit[r]);
 
-	plain(f, "synfin_hook_calls_total", "counter",
+	metrics_plain(f, "synfin_hook_calls_total", "counter",
 	      "Hook invocations, all protocols.", st->seen);
-	plain(f, "synfin_events_total", "counter",
+	metrics_plain(f, "synfin_events_total", "counter",
 	      "Events recorded to the ring.", st->recorded);
-	plain(f, "synfin_events_filtered_total", "counter",
+	metrics_plain(f, "synfin_events_filtered_total", "counter",
 	      "Hook invocations dropped as not TCP.", st->filtered);
-	plain(f, "synfin_events_delivered_total", "counter",
+	metrics_plain(f, "synfin_events_delivered_total", "counter",
 	      "Records copied to readers, summed over readers.", st->delivered);
-	plain(f, "synfin_events_lost_total", "counter",
+	metrics_plain(f, "synfin_events_lost_total", "counter",
 	      "Events readers lost (a reader fell a full ring behind).", st->lost_total);
-	plain(f, "synfin_timewait_untracked_total", "counter",
+	metrics_plain(f, "synfin_timewait_untracked_total", "counter",
 	      "Timewait socks not counted: no node free.", st->tw_untracked);
-	plain(f, "synfin_owners_dropped_total", "counter",
+	metrics_plain(f, "synfin_owners_dropped_total", "counter",
 	      "Socket owners not cached: no node free.", st->owner_dropped);
-	plain(f, "synfin_hook_missed_total", "counter",
+	metrics_plain(f, "synfin_hook_missed_total", "counter",
 	      "Probe hits the kernel skipped (kprobe nmissed).", st->hook_missed);
-	plain(f, "synfin_memory_bytes", "gauge",
+	metrics_plain(f, "synfin_memory_bytes", "gauge",
 	      "Memory the module holds: rings, node pools, open files.", st->mem_bytes);
-	plain(f, "synfin_readers", "gauge",
+	metrics_plain(f, "synfin_readers", "gauge",
 	      "Open files of /dev/synfin, this scrape's included.", st->readers);
-	plain(f, "synfin_ring_size", "gauge", "Ring records per CPU.", st->ring_size);
-	plain(f, "synfin_ring_cpus", "gauge", "Per-CPU rings.", st->nr_cpus);
+	metrics_plain(f, "synfin_ring_size", "gauge", "Ring records per CPU.", st->ring_size);
+	metrics_plain(f, "synfin_ring_cpus", "gauge", "Per-CPU rings.", st->nr_cpus);
 	metrics_family(f, "synfin_hook_info", "gauge", "The hook in use (value always 1).");
 	metrics_sample(f, "synfin_hook_info", (const char *const[]){ "hook", hook_name(st->hook), NULL }, 1);
 	if (!s->have_health)
 		return;
-	plain(f, "synfin_owner_cache_entries", "gauge",
+	metrics_plain(f, "synfin_owner_cache_entries", "gauge",
 	      "Socket owners cached now.", s->health.owner_entries);
-	plain(f, "synfin_owners_evicted_total", "counter",
+	metrics_plain(f, "synfin_owners_evicted_total", "counter",
 	      "Cached owners swept out unused (owner_idle_s).", s->health.owner_evicted);
-	plain(f, "synfin_timewait_stale_total", "counter",
+	metrics_plain(f, "synfin_timewait_stale_total", "counter",
 	      "Timewait entries whose exit was missed, found when their memory came back as a new sock.",
 	      s->health.tw_stale);
-	plain(f, "synfin_timewait_drift_total", "counter",
+	metrics_plain(f, "synfin_timewait_drift_total", "counter",
 	      "Timewait socks by which a netns's count differed from the kernel's, corrected.",
 	      s->health.tw_drift);
-	plain(f, "synfin_timewait_reconciles_total", "counter",
+	metrics_plain(f, "synfin_timewait_reconciles_total", "counter",
 	      "Checks of synfin's timewait counts against the kernel's.", s->health.tw_reconciles);
 }
 

@@ -257,24 +257,28 @@ static void write_stream(FILE *f, const struct exporter *e)
 		if (s != SYNFIN_TCP_CLOSE && s != SYNFIN_TCP_NEW_SYN_RECV)
 			write_histogram(f, "synfin_state_duration_seconds", "state", state_name(s),
 					&e->state[s], state_bounds, ARRAY_LEN(state_bounds));
-	metrics_family(f, "synfin_exporter_records_total", "counter",
-		       "Records the exporter read from /dev/synfin.");
-	metrics_sample(f, "synfin_exporter_records_total", NULL, e->records);
-	metrics_family(f, "synfin_exporter_events_lost_total", "counter",
-		       "Records the exporter's reader lost (it fell a ring behind): its histograms miss them.");
-	metrics_sample(f, "synfin_exporter_events_lost_total", NULL, e->lost);
-	metrics_family(f, "synfin_exporter_connections_untracked_total", "counter",
-		       "Connections not observed: more were open at once than the exporter tracks.");
-	metrics_sample(f, "synfin_exporter_connections_untracked_total", NULL, e->untracked);
-	metrics_family(f, "synfin_exporter_connections_open", "gauge",
-		       "Connections the exporter saw open and not yet closed.");
-	metrics_sample(f, "synfin_exporter_connections_open", NULL, e->n_conns);
-	metrics_family(f, "synfin_exporter_scrapes_total", "counter",
-		       "Scrapes of /metrics served, this one included.");
-	metrics_sample(f, "synfin_exporter_scrapes_total", NULL, e->scrapes);
-	metrics_family(f, "synfin_exporter_scrape_errors_total", "counter",
-		       "Scrapes in which the module could not be read.");
-	metrics_sample(f, "synfin_exporter_scrape_errors_total", NULL, e->scrape_errors);
+	const struct {
+		const char *name, *type, *help;
+		uint64_t value;
+	} own[] = {
+		{ "synfin_exporter_records_total", "counter",
+		  "Records the exporter read from /dev/synfin.", e->records },
+		{ "synfin_exporter_events_lost_total", "counter",
+		  "Records the exporter's reader lost (it fell a ring behind): its histograms miss them.",
+		  e->lost },
+		{ "synfin_exporter_connections_untracked_total", "counter",
+		  "Connections not observed: more were open at once than the exporter tracks.",
+		  e->untracked },
+		{ "synfin_exporter_connections_open", "gauge",
+		  "Connections the exporter saw open and not yet closed.", e->n_conns },
+		{ "synfin_exporter_scrapes_total", "counter",
+		  "Scrapes of /metrics served, this one included.", e->scrapes },
+		{ "synfin_exporter_scrape_errors_total", "counter",
+		  "Scrapes in which the module could not be read.", e->scrape_errors },
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(own); i++)
+		metrics_plain(f, own[i].name, own[i].type, own[i].help, own[i].value);
 }
 
 /* One scrape's text, malloc'ed, or NULL (out of memory). */

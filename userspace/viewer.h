@@ -181,6 +181,8 @@ void metrics_sample(FILE *f, const char *name, const char *const *labels,
 		    unsigned long long value);
 void metrics_sample_float(FILE *f, const char *name, const char *const *labels,
 			  double value);
+void metrics_plain(FILE *f, const char *name, const char *type, const char *help,
+		   unsigned long long value);
 /* exporter.c: metrics --listen */
 int exporter_run(const struct options *opt);
 
