@@ -130,7 +130,6 @@ struct event_numbers {
 };
 void event_numbers(struct event_numbers *n, const struct synfin_event *ev,
 		   const char *unknown);
-void json_event_numbers(FILE *f, const struct synfin_event *ev);
 void print_event_table(FILE *f, const struct synfin_event *ev,
 		       const struct synfin_clock *clock, bool wall,
 		       uint64_t first_ts, bool color);
