@@ -496,6 +496,27 @@ static void put_key(struct line *l, const char *key)
 	PUT_LIT(l, "\": ");
 }
 
+/* ", "key": "value" for a value that needs no escaping (names, times). */
+static void put_key_str(struct line *l, const char *key, const char *value)
+{
+	put_key(l, key);
+	PUT_LIT(l, "\"");
+	put_str(l, value);
+	PUT_LIT(l, "\"");
+}
+
+static void put_key_u64(struct line *l, const char *key, uint64_t value)
+{
+	put_key(l, key);
+	put_u64(l, value);
+}
+
+static void put_key_num(struct line *l, const char *key, bool known, uint64_t value)
+{
+	put_key(l, key);
+	put_num(l, known, value);
+}
+
 /* The bare address, as format_addr() without a port writes it. */
 static void put_addr(struct line *l, const struct synfin_event *ev, bool local)
 {
@@ -531,26 +552,16 @@ static void put_event_numbers(struct line *l, const struct synfin_event *ev)
 	} else {
 		PUT_LIT(l, "null");
 	}
-	put_key(l, "tx_bytes");
-	put_num(l, tcp, ev->tx_bytes);
-	put_key(l, "rx_bytes");
-	put_num(l, tcp, ev->rx_bytes);
-	put_key(l, "segs_out");
-	put_num(l, tcp, ev->segs_out);
-	put_key(l, "segs_in");
-	put_num(l, tcp, ev->segs_in);
-	put_key(l, "retrans");
-	put_num(l, tcp, ev->retrans);
-	put_key(l, "srtt_us");
-	put_num(l, rtt, ev->srtt_us);
-	put_key(l, "rttvar_us");
-	put_num(l, rtt, ev->rttvar_us);
-	put_key(l, "min_rtt_us");
-	put_num(l, rtt && ev->min_rtt_us, ev->min_rtt_us);
-	put_key(l, "uid");
-	put_num(l, sock, ev->uid);
-	put_key(l, "cgroup_id");
-	put_num(l, sock && ev->cgroup_id, ev->cgroup_id);
+	put_key_num(l, "tx_bytes", tcp, ev->tx_bytes);
+	put_key_num(l, "rx_bytes", tcp, ev->rx_bytes);
+	put_key_num(l, "segs_out", tcp, ev->segs_out);
+	put_key_num(l, "segs_in", tcp, ev->segs_in);
+	put_key_num(l, "retrans", tcp, ev->retrans);
+	put_key_num(l, "srtt_us", rtt, ev->srtt_us);
+	put_key_num(l, "rttvar_us", rtt, ev->rttvar_us);
+	put_key_num(l, "min_rtt_us", rtt && ev->min_rtt_us, ev->min_rtt_us);
+	put_key_num(l, "uid", sock, ev->uid);
+	put_key_num(l, "cgroup_id", sock && ev->cgroup_id, ev->cgroup_id);
 }
 
 void print_event_json(FILE *f, const struct synfin_event *ev,
@@ -567,8 +578,7 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 		put_u64(&l, SYNFIN_JSON_SCHEMA);
 		PUT_LIT(&l, ", \"lost\": ");
 		put_u64(&l, ev->lost);
-		put_key(&l, "ts_ns");
-		put_u64(&l, ev->ts_ns);
+		put_key_u64(&l, "ts_ns", ev->ts_ns);
 		PUT_LIT(&l, "}\n");
 		fwrite(l.buf, 1, l.p - l.buf, f);
 		return;
@@ -578,78 +588,47 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 	PUT_LIT(&l, ", \"event\": \"");
 	put_str(&l, event_kind_name(ev->kind));
 	PUT_LIT(&l, "\"");
-	put_key(&l, "ts_ns");
-	put_u64(&l, ev->ts_ns);
+	put_key_u64(&l, "ts_ns", ev->ts_ns);
 	if (wall) {
 		format_iso_time(t, sizeof(t), ev, clock);
-		put_key(&l, "time");
-		PUT_LIT(&l, "\"");
-		put_str(&l, t);
-		PUT_LIT(&l, "\"");
+		put_key_str(&l, "time", t);
 	}
-	put_key(&l, "cpu");
-	put_u64(&l, ev->cpu);
-	put_key(&l, "pid");
-	put_u64(&l, ev->tgid);
-	put_key(&l, "tid");
-	put_u64(&l, ev->pid);
+	put_key_u64(&l, "cpu", ev->cpu);
+	put_key_u64(&l, "pid", ev->tgid);
+	put_key_u64(&l, "tid", ev->pid);
 	put_key(&l, "comm");
 	l.p += text_render(l.p, l.end - l.p, ev->comm, sizeof(ev->comm), TEXT_JSON);
-	put_key(&l, "netns");
-	put_u64(&l, ev->netns);
+	put_key_u64(&l, "netns", ev->netns);
 	put_key(&l, "family");
 	put_str(&l, ev->family == SYNFIN_AF_INET6 ? "\"inet6\"" : "\"inet\"");
 	put_key(&l, "saddr");
 	PUT_LIT(&l, "\"");
 	put_addr(&l, ev, true);
 	PUT_LIT(&l, "\"");
-	put_key(&l, "sport");
-	put_u64(&l, ev->sport);
+	put_key_u64(&l, "sport", ev->sport);
 	put_key(&l, "daddr");
 	PUT_LIT(&l, "\"");
 	put_addr(&l, ev, false);
 	PUT_LIT(&l, "\"");
-	put_key(&l, "dport");
-	put_u64(&l, ev->dport);
-	put_key(&l, "old");
-	PUT_LIT(&l, "\"");
-	put_str(&l, state_name(ev->oldstate));
-	PUT_LIT(&l, "\"");
-	put_key(&l, "new");
-	PUT_LIT(&l, "\"");
-	put_str(&l, state_name(ev->newstate));
-	PUT_LIT(&l, "\"");
-	put_key(&l, "cookie");
-	put_u64(&l, ev->cookie);
-	if (ev->kind == SYNFIN_EV_TW_ENTER || ev->kind == SYNFIN_EV_TW_EXIT) {
-		put_key(&l, "substate");
-		PUT_LIT(&l, "\"");
-		put_str(&l, state_name(ev->tw_substate));
-		PUT_LIT(&l, "\"");
-	}
-	if (ev->kind == SYNFIN_EV_TW_ENTER) {
-		put_key(&l, "timeout_ms");
-		put_u64(&l, ev->tw_timeout_ms);
-	}
+	put_key_u64(&l, "dport", ev->dport);
+	put_key_str(&l, "old", state_name(ev->oldstate));
+	put_key_str(&l, "new", state_name(ev->newstate));
+	put_key_u64(&l, "cookie", ev->cookie);
+	if (ev->kind == SYNFIN_EV_TW_ENTER || ev->kind == SYNFIN_EV_TW_EXIT)
+		put_key_str(&l, "substate", state_name(ev->tw_substate));
+	if (ev->kind == SYNFIN_EV_TW_ENTER)
+		put_key_u64(&l, "timeout_ms", ev->tw_timeout_ms);
 	if (ev->kind == SYNFIN_EV_TW_EXIT) {
-		put_key(&l, "reason");
-		PUT_LIT(&l, "\"");
-		put_str(&l, tw_reason_name(ev->tw_reason));
-		PUT_LIT(&l, "\"");
-		put_key(&l, "duration_ns");
-		put_u64(&l, ev->tw_duration_ns);
+		put_key_str(&l, "reason", tw_reason_name(ev->tw_reason));
+		put_key_u64(&l, "duration_ns", ev->tw_duration_ns);
 	}
-	if (ev->kind == SYNFIN_EV_TW_ENTER || ev->kind == SYNFIN_EV_TW_EXIT) {
-		put_key(&l, "tw_count");
-		put_u64(&l, ev->tw_count);
-	}
+	if (ev->kind == SYNFIN_EV_TW_ENTER || ev->kind == SYNFIN_EV_TW_EXIT)
+		put_key_u64(&l, "tw_count", ev->tw_count);
 	if (ev->flags & SYNFIN_F_TIMEWAIT) {
 		PUT_LIT(&l, ", \"in_timewait\": true");
 		/* Timewait entries and exits carry tw_count already. */
-		if (ev->kind == SYNFIN_EV_STATE) {
-			put_key(&l, "tw_count");
-			put_u64(&l, ev->tw_count);
-		}
+		if (ev->kind == SYNFIN_EV_STATE)
+			put_key_u64(&l, "tw_count", ev->tw_count);
 	}
 	if (ev->flags & SYNFIN_F_TW_HANDOFF)
 		PUT_LIT(&l, ", \"handoff\": true");
@@ -657,10 +636,8 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 		PUT_LIT(&l, ", \"listener_tuple\": true");
 	if (ev->flags & SYNFIN_F_TW_NO_ENTRY)
 		PUT_LIT(&l, ", \"entered_before_load\": true");
-	if (ev->held_us) {
-		put_key(&l, "held_us");
-		put_u64(&l, ev->held_us);
-	}
+	if (ev->held_us)
+		put_key_u64(&l, "held_us", ev->held_us);
 	put_event_numbers(&l, ev);
 	PUT_LIT(&l, "}\n");
 	fwrite(l.buf, 1, l.p - l.buf, f);
