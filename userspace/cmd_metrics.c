@@ -292,8 +292,9 @@ static int add_netns(struct metrics_snapshot *s, int fd, uint32_t netns)
 	return 0;
 }
 
-/* Set the bit of each local port listening in /proc/DIR/net/tcp{,6}. */
-static bool read_listening(const char *dir, uint8_t *bits)
+/* Set the bit of each local port listening in /proc/DIR/net/tcp{,6};
+ * false if neither file could be read. */
+bool listening_ports(const char *dir, uint8_t *bits)
 {
 	static const char *const files[] = { "tcp", "tcp6" };
 	bool any = false;
@@ -343,7 +344,7 @@ static void find_listening(struct metrics_snapshot *s)
 		if (!s->listening[i])
 			continue;
 		if (have_self && self.st_ino == s->ns[i].q.counts.netns) {
-			if (!read_listening("self", s->listening[i]))
+			if (!listening_ports("self", s->listening[i]))
 				free(s->listening[i]), s->listening[i] = NULL;
 		} else {
 			left++;
@@ -367,7 +368,7 @@ static void find_listening(struct metrics_snapshot *s)
 			    st.st_ino != s->ns[i].q.counts.netns)
 				continue;
 			/* A process we may not read: try another one there. */
-			if (!read_listening(d->d_name, s->listening[i]))
+			if (!listening_ports(d->d_name, s->listening[i]))
 				continue;
 			done[i] = true;
 			left--;

@@ -334,30 +334,12 @@ static long long read_tw_overflow(void)
 /* Is PORT a listening TCP port in our netns? (/proc/net/tcp{,6}: state 0A) */
 static bool port_listening(unsigned int port)
 {
-	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-	char line[512];
+	uint8_t *bits = calloc(65536 / 8, 1);
+	bool yes = bits && port < 65536 && listening_ports("self", bits) &&
+		   (bits[port / 8] & (1u << (port % 8)));
 
-	for (size_t i = 0; i < 2; i++) {
-		FILE *f = fopen(files[i], "re");
-
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			char local[64];
-			unsigned int st, lport;
-			char *colon;
-
-			if (sscanf(line, " %*s %63s %*s %x", local, &st) != 2 || st != 0x0A)
-				continue;
-			colon = strrchr(local, ':');
-			if (colon && sscanf(colon + 1, "%x", &lport) == 1 && lport == port) {
-				fclose(f);
-				return true;
-			}
-		}
-		fclose(f);
-	}
-	return false;
+	free(bits);
+	return yes;
 }
 
 static bool peer_loopback(const struct synfin_tw_key *k)

@@ -182,6 +182,9 @@ void metrics_sample_float(FILE *f, const char *name, const char *const *labels,
 			  double value);
 void metrics_plain(FILE *f, const char *name, const char *type, const char *help,
 		   unsigned long long value);
+/* Bit PORT set for each TCP port listening in /proc/DIR/net/tcp{,6}
+ * (DIR "self" or a pid); bits holds 65536. False if neither was readable. */
+bool listening_ports(const char *dir, uint8_t *bits);
 /* exporter.c: metrics --listen */
 int exporter_run(const struct options *opt);
 
