@@ -277,6 +277,9 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 		struct synfin_tw_query q;
 		int err;
 
+		if (!synfin_family(SYNFIN_FAM_TIMEWAIT))
+			return -EOPNOTSUPP;	/* loaded without it */
+
 		if (copy_from_user(&q, uarg, sizeof(q)))
 			return -EFAULT;
 		if (q.__pad)
@@ -293,6 +296,9 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 	case SYNFIN_IOC_TW_NETNS: {
 		struct synfin_tw_netns_list l;
 		int err;
+
+		if (!synfin_family(SYNFIN_FAM_TIMEWAIT))
+			return -EOPNOTSUPP;	/* loaded without it */
 
 		if (copy_from_user(&l, uarg, sizeof(l)))
 			return -EFAULT;
@@ -334,6 +340,8 @@ static long synfin_ioctl(struct file *file, unsigned int cmd,
 
 		if (sf->own_netns)
 			return -EPERM;
+		if (!synfin_family(SYNFIN_FAM_COUNTS))
+			return -EOPNOTSUPP;	/* loaded without them */
 		t = kmalloc(sizeof(*t), GFP_KERNEL);	/* 1.5 KiB: not on the stack */
 		if (!t)
 			return -ENOMEM;

@@ -6,6 +6,7 @@
 #include <linux/kernel.h>
 #include <linux/log2.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -53,7 +54,7 @@ static const struct kernel_param_ops synfin_ring_size_ops = {
 
 module_param_cb(ring_size, &synfin_ring_size_ops, &synfin_ring_size, 0444);
 MODULE_PARM_DESC(ring_size,
-		 "Records per CPU ring, a power of two from 64 to 1048576 (128 bytes each; default 4096)");
+		 "Records per CPU ring, a power of two from 64 to 1048576 (192 bytes each; default 4096)");
 
 static int synfin_param_set_hook(const char *val, const struct kernel_param *kp)
 {
@@ -84,6 +85,74 @@ static const struct kernel_param_ops synfin_hook_ops = {
 module_param_cb(hook, &synfin_hook_ops, NULL, 0444);
 MODULE_PARM_DESC(hook,
 		 "How to see state changes: auto (the tracepoint when present), tracepoint (sock:inet_sock_set_state) or kprobe (inet_sk_state_store + inet_sk_set_state); default auto. Reads back the mode in use.");
+
+u32 synfin_families __read_mostly = SYNFIN_FAM_ALL;
+
+static const char *const synfin_family_names[] = {
+	"state", "timewait", "owner", "accept", "clone", "counts",
+};
+
+/* "all", "none", or a comma list of synfin_family_names. */
+static int synfin_param_set_families(const char *val,
+				     const struct kernel_param *kp)
+{
+	char *list, *cur, *name;
+	u32 fam = 0;
+	int i, err = 0;
+
+	if (sysfs_streq(val, "all")) {
+		synfin_families = SYNFIN_FAM_ALL;
+		return 0;
+	}
+	if (sysfs_streq(val, "none")) {
+		synfin_families = 0;
+		return 0;
+	}
+	list = kstrdup(val, GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	cur = strim(list);
+	while ((name = strsep(&cur, ",")) != NULL) {
+		i = match_string(synfin_family_names,
+				 ARRAY_SIZE(synfin_family_names), strim(name));
+		if (i < 0) {
+			pr_err("families=%s invalid: use all, none, or a comma list of state, timewait, owner, accept, clone, counts\n",
+			       val);
+			err = -EINVAL;
+			break;
+		}
+		fam |= BIT(i);
+	}
+	kfree(list);
+	if (!err)
+		synfin_families = fam;
+	return err;
+}
+
+static int synfin_param_get_families(char *buf, const struct kernel_param *kp)
+{
+	int i, n = 0;
+
+	if (synfin_families == SYNFIN_FAM_ALL)
+		return sysfs_emit(buf, "all\n");
+	if (!synfin_families)
+		return sysfs_emit(buf, "none\n");
+	for (i = 0; i < ARRAY_SIZE(synfin_family_names); i++)
+		if (synfin_families & BIT(i))
+			n += sysfs_emit_at(buf, n, "%s%s", n ? "," : "",
+					   synfin_family_names[i]);
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+static const struct kernel_param_ops synfin_families_ops = {
+	.set = synfin_param_set_families,
+	.get = synfin_param_get_families,
+};
+
+/* Load time only: hooks are registered by family. */
+module_param_cb(families, &synfin_families_ops, NULL, 0444);
+MODULE_PARM_DESC(families,
+		 "What synfin does: all (default), none, or a comma list of state (a record per state change), timewait (timewait hooks and exact TIME_WAIT counts), owner (the owner cache and state times), accept (the acceptor owns its sockets), clone (a passive open inherits its listener's owner), counts (per-transition counters). What is left out reads as not available (EOPNOTSUPP) or is absent from records.");
 
 static int synfin_param_set_wake_delay(const char *val,
 				       const struct kernel_param *kp)
@@ -142,6 +211,9 @@ static int synfin_hook_register(void)
 {
 	int err;
 
+	if (!synfin_family(SYNFIN_FAM_STATE))
+		return 0;
+
 	if (synfin_hook_wanted != SYNFIN_HOOK_KPROBE) {
 		err = synfin_hook_tracepoint_register();
 		if (!err) {
@@ -199,9 +271,16 @@ static int __init synfin_init(void)
 	if (err)
 		goto unhook;
 
-	pr_info("loaded: ABI %d, %u records per CPU ring, hook %s\n",
-		SYNFIN_ABI_VERSION, synfin_ring_size,
-		synfin_hook_names[synfin_hook_active]);
+	if (synfin_families == SYNFIN_FAM_ALL)
+		pr_info("loaded: ABI %d, %u records per CPU ring, hook %s\n",
+			SYNFIN_ABI_VERSION, synfin_ring_size,
+			synfin_hook_names[synfin_hook_active]);
+	else
+		pr_info("loaded: ABI %d, %u records per CPU ring, hook %s, families 0x%x only\n",
+			SYNFIN_ABI_VERSION, synfin_ring_size,
+			synfin_family(SYNFIN_FAM_STATE) ?
+			synfin_hook_names[synfin_hook_active] : "none",
+			synfin_families);
 	return 0;
 
 unhook:

@@ -171,7 +171,7 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
 	unsigned long flags;
 	bool added;
 
-	if (!cookie)
+	if (!cookie || !synfin_family(SYNFIN_FAM_OWNER))
 		return;
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
 	o = synfin_owner_find_add(b, cookie, tgid != 0, &added);
@@ -212,6 +212,8 @@ bool synfin_owner_get(u64 cookie, struct synfin_event *ev)
 	unsigned long flags;
 	bool found = false;
 
+	if (!synfin_family(SYNFIN_FAM_OWNER))
+		return false;
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
 	o = synfin_owner_find(b, cookie);
 	if (o && o->tgid) {
@@ -240,7 +242,7 @@ bool synfin_owner_step(u64 cookie, struct synfin_event *ev, u64 now,
 	unsigned long flags;
 	bool found = false, added;
 
-	if (!cookie)
+	if (!cookie || !synfin_family(SYNFIN_FAM_OWNER))
 		return false;
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
 	o = (how & SYNFIN_STEP_ADD) ? synfin_owner_find_add(b, cookie, task != NULL, &added) :
@@ -265,21 +267,11 @@ bool synfin_owner_step(u64 cookie, struct synfin_event *ev, u64 now,
 }
 
 /*
- * A passive-open child: owned, until accepted, by its listener's owner,
- * which also goes into @ev.
- */
-void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev,
-			  u64 born_ns)
-{
-	synfin_owner_get(listener, ev);
-	/* Even with no owner known: the child's next change needs its birth. */
-	synfin_owner_store(child, ev->pid, ev->tgid, ev->comm, false, born_ns);
-}
-
-/*
  * @ev's owner for the socket with this cookie, unless it has one already
  * (TCP Fast Open: accept() can run before the handshake's ACK, and named
- * the acceptor).
+ * the acceptor); born_ns starts its time in its first state. A passive
+ * open's child gets its listener's owner so (record.c), even when none is
+ * known: its next change needs its birth.
  */
 void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev, u64 born_ns)
 {
@@ -292,6 +284,8 @@ void synfin_owner_forget(u64 cookie)
 	struct synfin_owner *o;
 	unsigned long flags;
 
+	if (!synfin_family(SYNFIN_FAM_OWNER))
+		return;
 	raw_spin_lock_irqsave(synfin_owner_lock(b), flags);
 	o = synfin_owner_find(b, cookie);
 	if (o) {
@@ -475,16 +469,20 @@ int synfin_owner_init(unsigned int max)
 			       min(max, 4096U), max);
 	if (err)
 		return err;
-	err = synfin_accept_register();
-	if (err)
-		goto destroy_pool;
+	if (synfin_family(SYNFIN_FAM_ACCEPT)) {
+		err = synfin_accept_register();
+		if (err)
+			goto destroy_pool;
+	}
 	/*
 	 * Optional: without it a passive open's first events take the owner
 	 * from the child's cookie field, right before 7.x only.
 	 */
-	synfin_clone_probed = !register_kprobe(&synfin_clone_probe);
-	if (!synfin_clone_probed)
-		pr_warn("cannot probe inet_csk_clone_lock: passive opens may show no owner until accept()\n");
+	if (synfin_family(SYNFIN_FAM_CLONE)) {
+		synfin_clone_probed = !register_kprobe(&synfin_clone_probe);
+		if (!synfin_clone_probed)
+			pr_warn("cannot probe inet_csk_clone_lock: passive opens may show no owner until accept()\n");
+	}
 	WRITE_ONCE(synfin_owner_running, true);
 	queue_delayed_work(system_unbound_wq, &synfin_owner_sweep,
 			   max(synfin_owner_idle_s * (unsigned long)HZ / 4, 1UL));
@@ -502,7 +500,8 @@ void synfin_owner_exit(void)
 
 	if (synfin_clone_probed)
 		unregister_kprobe(&synfin_clone_probe);
-	synfin_accept_unregister();
+	if (synfin_family(SYNFIN_FAM_ACCEPT))
+		synfin_accept_unregister();
 	/*
 	 * owner_idle_s's setter queues the sweep if this is set; it runs
 	 * under the parameter lock, so none is left half-way when the sweep

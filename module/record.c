@@ -35,6 +35,7 @@ struct synfin_cpu_state {
 	u64 clone_net_id;
 	struct synfin_event clone_ev;
 	u64 clone_ns;			/* when the held transition happened */
+	bool clone_inherit;		/* its entry: the listener's owner */
 	/*
 	 * The listener inet_csk_clone_lock() is cloning on this CPU, and the
 	 * cookie the child will carry (its request sock's), noted at its
@@ -71,14 +72,16 @@ void synfin_record_commit(const struct synfin_event *ev, u64 net_id)
 	struct synfin_cpu_counts *c;
 
 	lockdep_assert_irqs_disabled();
-	c = this_cpu_ptr(&synfin_cpu_counts);
-	if (ev->kind == SYNFIN_EV_STATE && ev->oldstate < SYNFIN_TCP_MAX_STATES &&
-	    ev->newstate < SYNFIN_TCP_MAX_STATES && !(ev->flags & SYNFIN_F_TIMEWAIT))
-		c->state[ev->oldstate][ev->newstate]++;
-	else if (ev->kind == SYNFIN_EV_TW_ENTER)
-		c->tw_enter++;
-	else if (ev->kind == SYNFIN_EV_TW_EXIT && ev->tw_reason < SYNFIN_TW_REASONS)
-		c->tw_exit[ev->tw_reason]++;
+	if (synfin_family(SYNFIN_FAM_COUNTS)) {
+		c = this_cpu_ptr(&synfin_cpu_counts);
+		if (ev->kind == SYNFIN_EV_STATE && ev->oldstate < SYNFIN_TCP_MAX_STATES &&
+		    ev->newstate < SYNFIN_TCP_MAX_STATES && !(ev->flags & SYNFIN_F_TIMEWAIT))
+			c->state[ev->oldstate][ev->newstate]++;
+		else if (ev->kind == SYNFIN_EV_TW_ENTER)
+			c->tw_enter++;
+		else if (ev->kind == SYNFIN_EV_TW_EXIT && ev->tw_reason < SYNFIN_TW_REASONS)
+			c->tw_exit[ev->tw_reason]++;
+	}
 	synfin_ring_write(ev, net_id);
 }
 
@@ -231,6 +234,19 @@ static void synfin_clone_held(struct synfin_cpu_state *cs)
 	cs->clone_ev.held_us = min_t(u64, div_u64(d, NSEC_PER_USEC), U32_MAX);
 }
 
+/*
+ * The child's owner entry, made once its fate is known: the listener's
+ * owner, unless accept() named one already (TCP Fast Open accepts before
+ * the ACK). Not for a child dropped at birth: it shares its cookie, and so
+ * the entry, with the child that won (SYNFIN_F_CHILD_DROPPED).
+ */
+static void synfin_clone_settle(struct synfin_cpu_state *cs)
+{
+	if (cs->clone_inherit && !(cs->clone_ev.flags & SYNFIN_F_CHILD_DROPPED))
+		synfin_owner_adopt(cs->clone_ev.cookie, &cs->clone_ev, cs->clone_ns);
+	cs->clone_inherit = false;
+}
+
 static void synfin_flush_clone(struct synfin_cpu_state *cs)
 {
 	if (!cs->clone_sk)
@@ -238,6 +254,7 @@ static void synfin_flush_clone(struct synfin_cpu_state *cs)
 	/* Before 7.x the clone event has the listener's tuple (dport 0). */
 	if (!cs->clone_ev.dport)
 		cs->clone_ev.flags |= SYNFIN_F_LISTENER_TUPLE;
+	synfin_clone_settle(cs);
 	synfin_clone_held(cs);
 	synfin_record_commit(&cs->clone_ev, cs->clone_net_id);
 	cs->clone_sk = NULL;
@@ -324,9 +341,12 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 	u64 listener, child, now = ktime_get_ns();
 
 	synfin_flush_clone(cs);
+	cs->clone_inherit = false;
 	if (synfin_clone_note_take(cs, sk, &listener, &child)) {
 		ev->cookie = child;
-		synfin_owner_inherit(child, listener, ev, now);
+		/* Its own entry once its next change says it lives on. */
+		synfin_owner_get(listener, ev);
+		cs->clone_inherit = true;
 	} else if (ev->dport) {
 		ev->cookie = synfin_sock_cookie(sk);
 	} else {
@@ -344,7 +364,7 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 }
 
 static void synfin_complete_clone(struct synfin_cpu_state *cs,
-				  const struct sock *sk)
+				  const struct sock *sk, bool dropped)
 {
 	/*
 	 * Now with the real tuple. It is stamped as it goes into the ring,
@@ -352,15 +372,15 @@ static void synfin_complete_clone(struct synfin_cpu_state *cs,
 	 * in a different place by readers that read before and after it.
 	 */
 	synfin_fill_tuple(&cs->clone_ev, sk);
+	if (dropped)
+		cs->clone_ev.flags |= SYNFIN_F_CHILD_DROPPED;
 	if (!cs->clone_ev.cookie) {
 		/* Held without a note: the child's cookie now, and the
-		 * listener's owner under it, unless accept() named one
-		 * already (TCP Fast Open accepts before the ACK). */
+		 * listener's owner under it (the field's copy named it). */
 		cs->clone_ev.cookie = synfin_sock_cookie(sk);
-		if (cs->clone_ev.pid)
-			synfin_owner_adopt(cs->clone_ev.cookie, &cs->clone_ev,
-					   cs->clone_ns);
+		cs->clone_inherit = cs->clone_ev.pid != 0;
 	}
+	synfin_clone_settle(cs);
 	synfin_clone_held(cs);
 	synfin_record_commit(&cs->clone_ev, cs->clone_net_id);
 	cs->clone_sk = NULL;
@@ -372,6 +392,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 	struct synfin_event ev;
 	unsigned long flags;
 	u64 cookie, now;
+	bool dropped;
 
 	/*
 	 * Any context: the tracepoint may call this preemptible (SRCU-fast
@@ -407,13 +428,35 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		goto out;
 	}
 
+	/*
+	 * A child whose first change after its clone is SYN_RECV->CLOSE, never
+	 * hashed, was dropped at birth: another CPU's child of the same request
+	 * sock won (tcp_v4_syn_recv_sock()'s own_req), or it could not be
+	 * hashed. It carries the winner's cookie: it must not touch the
+	 * winner's entry, and its records say so.
+	 */
+	dropped = cs->clone_sk == sk && oldstate == TCP_SYN_RECV &&
+		  newstate == TCP_CLOSE && sk_unhashed(sk);
 	if (cs->clone_sk == sk)
-		synfin_complete_clone(cs, sk);
+		synfin_complete_clone(cs, sk, dropped);
 	else
 		synfin_flush_clone(cs);
 	cookie = synfin_sock_cookie(sk);
 	ev.cookie = cookie;
 	now = synfin_ring_stamp();
+	if (dropped) {
+		ev.flags |= SYNFIN_F_CHILD_DROPPED;
+		if (!synfin_sk_owner_acts(sk))
+			ev.flags |= SYNFIN_F_SOFTIRQ;
+		ev.pid = cs->clone_ev.pid;
+		ev.tgid = cs->clone_ev.tgid;
+		memcpy(ev.comm, cs->clone_ev.comm, sizeof(ev.comm));
+		if (now > cs->clone_ns) {
+			ev.state_ns = now - cs->clone_ns;
+			ev.have |= SYNFIN_HAVE_STATE_TIME;
+		}
+		goto commit;
+	}
 	synfin_fill_owner(&ev, sk, oldstate, newstate, now);
 
 	if (newstate == TCP_CLOSE) {
@@ -424,6 +467,7 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 		/* A closed socket may connect again: it caches anew then. */
 		synfin_owner_forget(cookie);
 	}
+commit:
 	/* The ring's stamp: the record's time is the state time's end. */
 	ev.ts_ns = now;
 	synfin_record_commit(&ev, synfin_net_id(sock_net(sk)));

@@ -24,6 +24,25 @@ struct pt_regs;
 struct synfin_pool_chunk;
 struct net;
 
+/*
+ * main.c: what the module does, by family (module parameter families=).
+ * All by default; fewer to measure what each costs, or to run only what a
+ * host needs (timewait alone counts TIME_WAIT with no per-change work).
+ */
+#define SYNFIN_FAM_STATE	0x01	/* the state hook: a record per change */
+#define SYNFIN_FAM_TIMEWAIT	0x02	/* timewait hooks, tables, exact counts */
+#define SYNFIN_FAM_OWNER	0x04	/* the owner cache (and state times) */
+#define SYNFIN_FAM_ACCEPT	0x08	/* accept()'s hook: the acceptor owns */
+#define SYNFIN_FAM_CLONE	0x10	/* the clone hook: children inherit */
+#define SYNFIN_FAM_COUNTS	0x20	/* per-CPU transition counts */
+#define SYNFIN_FAM_ALL		0x3f
+extern u32 synfin_families;
+
+static inline bool synfin_family(u32 f)
+{
+	return READ_ONCE(synfin_families) & f;
+}
+
 /* ring.c: per-CPU rings, written by producers in any context */
 #define SYNFIN_WAKE_DELAY_DEFAULT	1000	/* µs */
 #define SYNFIN_WAKE_DELAY_MAX		1000000
@@ -116,8 +135,6 @@ bool synfin_owner_get(u64 cookie, struct synfin_event *ev);
 #define SYNFIN_STEP_PEEK	0x2
 bool synfin_owner_step(u64 cookie, struct synfin_event *ev, u64 now,
 		       const struct task_struct *task, unsigned int how);
-void synfin_owner_inherit(u64 child, u64 listener, struct synfin_event *ev,
-			  u64 born_ns);
 void synfin_owner_adopt(u64 cookie, const struct synfin_event *ev, u64 born_ns);
 void synfin_owner_forget(u64 cookie);
 void synfin_owner_health(struct synfin_health *h);

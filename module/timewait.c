@@ -34,6 +34,9 @@ int synfin_timewait_init(unsigned int max)
 	err = synfin_tw_table_init(max);
 	if (err)
 		return err;
+	/* Left out (families=): the tables stay empty, the ioctls say so. */
+	if (!synfin_family(SYNFIN_FAM_TIMEWAIT))
+		return 0;
 	err = synfin_tw_hooks_init();
 	if (err)
 		goto free_table;
@@ -47,7 +50,9 @@ free_table:
 
 void synfin_timewait_exit(void)
 {
-	synfin_tw_reconcile_stop();
-	synfin_tw_hooks_exit();
+	if (synfin_family(SYNFIN_FAM_TIMEWAIT)) {
+		synfin_tw_reconcile_stop();
+		synfin_tw_hooks_exit();
+	}
 	synfin_tw_table_exit();
 }

@@ -85,6 +85,8 @@ int synfin_timewait_count_existing(void)
 {
 	unsigned int added = 0;
 
+	if (!synfin_family(SYNFIN_FAM_TIMEWAIT))
+		return 0;
 	synchronize_rcu();
 	synfin_tw_walk_existing(&added);
 	if (added)

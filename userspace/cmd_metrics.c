@@ -200,10 +200,8 @@ static void write_timewait(FILE *f, const struct metrics_snapshot *s)
 	}
 }
 
-static void write_module(FILE *f, const struct metrics_snapshot *s)
+static void write_transitions(FILE *f, const struct metrics_snapshot *s)
 {
-	const struct synfin_stats *st = &s->stats;
-
 	metrics_family(f, "synfin_transitions_total", "counter",
 	       "TCP state changes recorded since the module loaded, by old and new state (non-zero only).");
 	for (unsigned int i = 0; i < SYNFIN_TCP_MAX_STATES; i++)
@@ -221,6 +219,14 @@ static void write_module(FILE *f, const struct metrics_snapshot *s)
 	for (unsigned int r = 0; r < SYNFIN_TW_REASONS; r++)
 		metrics_sample(f, "synfin_timewait_exits_total",
 		       (const char *const[]){ "reason", tw_reason_name(r), NULL }, s->tr.tw_exit[r]);
+}
+
+static void write_module(FILE *f, const struct metrics_snapshot *s)
+{
+	const struct synfin_stats *st = &s->stats;
+
+	if (s->have_transitions)
+		write_transitions(f, s);
 
 	metrics_plain(f, "synfin_hook_calls_total", "counter",
 	      "Hook invocations, all protocols.", st->seen);
@@ -283,6 +289,10 @@ static int add_netns(struct metrics_snapshot *s, int fd, uint32_t netns)
 
 	if (!err)
 		err = tw_view_fetch(fd, netns, v);
+	if (err == EOPNOTSUPP) {	/* no timewait family: said by the caller */
+		tw_view_free(v);
+		return EOPNOTSUPP;
+	}
 	if (err) {
 		tw_view_free(v);
 		report_error("TIME_WAIT query%s: %s", netns ? " of a netns" : "", strerror(err));
@@ -416,9 +426,15 @@ int metrics_snapshot_take(struct metrics_snapshot *s, int fd, const struct optio
 		}
 		s->module_wide = false;
 	}
+	/* A module loaded with only some families (families=) exports what
+	 * it has; what it leaves out is absent, not zero. */
+	s->have_transitions = s->module_wide;
 	if (s->module_wide && ioctl(fd, SYNFIN_IOC_TRANSITIONS, &s->tr)) {
-		report_error("transitions ioctl: %s", strerror(errno));
-		return -1;
+		if (errno != EOPNOTSUPP) {
+			report_error("transitions ioctl: %s", strerror(errno));
+			return -1;
+		}
+		s->have_transitions = false;
 	}
 	s->have_health = s->module_wide;
 	if (s->module_wide && ioctl(fd, SYNFIN_IOC_HEALTH, &s->health)) {
@@ -428,8 +444,13 @@ int metrics_snapshot_take(struct metrics_snapshot *s, int fd, const struct optio
 		}
 		s->have_health = false;
 	}
+	s->have_timewait = true;
 	if (opt->all_netns) {
 		err = tw_netns_list(fd, &all, &n);
+		if (err == EOPNOTSUPP) {
+			s->have_timewait = false;
+			return 0;
+		}
 		if (err) {
 			report_error("listing network namespaces: %s", strerror(err));
 			free(all);
@@ -445,8 +466,16 @@ int metrics_snapshot_take(struct metrics_snapshot *s, int fd, const struct optio
 	/* The caller's netns (or --netns) first, even at zero: a series that vanishes when
 	 * idle reads as "no data" in Prometheus. The list has only netns with
 	 * timewait sockets, and may hold the caller's again. */
-	if (add_netns(s, fd, (opt->filter.match & SYNFIN_FILTER_NETNS) ? opt->filter.netns : 0))
+	switch (add_netns(s, fd, (opt->filter.match & SYNFIN_FILTER_NETNS) ? opt->filter.netns : 0)) {
+	case 0:
+		break;
+	case EOPNOTSUPP:
+		s->have_timewait = false;
+		free(all);
+		return 0;
+	default:
 		goto fail;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		if (all[i].netns != s->ns[0].q.counts.netns && add_netns(s, fd, all[i].netns))
 			goto fail;
@@ -475,7 +504,8 @@ void metrics_write_up(FILE *f, bool up)
 
 void metrics_write(FILE *f, const struct metrics_snapshot *s)
 {
-	write_timewait(f, s);
+	if (s->have_timewait)
+		write_timewait(f, s);
 	if (s->module_wide)
 		write_module(f, s);
 }

@@ -174,7 +174,10 @@ int cmd_stats(const struct options *opt)
 		goto fail;
 	}
 	if (ioctl(src.fd, SYNFIN_IOC_TRANSITIONS, &t)) {
-		report_error("%s: transitions ioctl: %s", src.name, strerror(errno));
+		if (errno == EOPNOTSUPP)
+			report_family_missing("transition counts", "counts");
+		else
+			report_error("%s: transitions ioctl: %s", src.name, strerror(errno));
 		goto fail;
 	}
 	memset(&h, 0, sizeof(h));

@@ -94,7 +94,9 @@ static int tw_fetch(int fd, uint32_t netns, struct tw_view *v)
 
 	if (!err)
 		return 0;
-	if (netns && err == EPERM)
+	if (err == EOPNOTSUPP)
+		report_family_missing("TIME_WAIT counts", "timewait");
+	else if (netns && err == EPERM)
 		report_error("TIME_WAIT counts of netns %u: another namespace's counts need CAP_NET_ADMIN in the host's network namespace (run as root on the host)",
 			     netns);
 	else if (netns)
@@ -208,7 +210,10 @@ static int show_all(int fd, const struct options *opt, struct tw_view *v)
 	int err = tw_netns_list(fd, &all, &n);
 
 	if (err) {
-		report_error("listing network namespaces: %s", strerror(err));
+		if (err == EOPNOTSUPP)
+			report_family_missing("TIME_WAIT counts", "timewait");
+		else
+			report_error("listing network namespaces: %s", strerror(err));
 		free(all);
 		return -1;
 	}

@@ -268,7 +268,9 @@ enum conn_update conn_feed(struct conn_table *t, const struct synfin_event *ev,
 	struct conn *c;
 
 	*out = NULL;
-	if (ev->kind == SYNFIN_EV_LOST)
+	/* A child dropped at birth was never a connection; its cookie is
+	 * the live one's that won (SYNFIN_F_CHILD_DROPPED). */
+	if (ev->kind == SYNFIN_EV_LOST || (ev->flags & SYNFIN_F_CHILD_DROPPED))
 		return CONN_NONE;
 	c = conn_find(t, ev->cookie);
 	if (!c) {

@@ -76,7 +76,7 @@ struct exporter {
 	pthread_mutex_t lock;
 	struct histogram conn[CLOSERS];
 	struct histogram state[SYNFIN_TCP_MAX_STATES];
-	uint64_t records, lost, untracked, scrapes, scrape_errors;
+	uint64_t records, lost, untracked, scrapes, scrape_errors, children_dropped;
 	struct conn_slot *conns;
 	size_t n_conns;
 	const struct options *opt;
@@ -115,10 +115,11 @@ static void slot_add(struct exporter *e, uint64_t cookie, uint64_t born_ns)
 	struct conn_slot *c = slot_find(e, cookie);
 	size_t i;
 
-	if (c) {		/* a closed socket connecting again */
-		*c = (struct conn_slot){ .cookie = cookie, .born_ns = born_ns };
+	/* Already open: a second socket with its cookie (a passive open's
+	 * child dropped at birth, held back too long to be marked): the
+	 * first, which lives on, keeps the slot. */
+	if (c)
 		return;
-	}
 	if (e->n_conns >= CONN_MAX) {
 		e->untracked++;
 		return;
@@ -183,6 +184,12 @@ static void account(struct exporter *e, const struct synfin_event *ev)
 	if (ev->kind == SYNFIN_EV_LOST) {
 		e->lost += ev->lost;
 		slots_clear(e);
+		return;
+	}
+	/* Never a connection, and its cookie is a live one's. */
+	if (ev->flags & SYNFIN_F_CHILD_DROPPED) {
+		if (ev->newstate == SYNFIN_TCP_CLOSE)
+			e->children_dropped++;
 		return;
 	}
 	st = timed_state(ev);
@@ -271,6 +278,9 @@ static void write_stream(FILE *f, const struct exporter *e)
 		  e->untracked },
 		{ "synfin_exporter_connections_open", "gauge",
 		  "Connections the exporter saw open and not yet closed.", e->n_conns },
+		{ "synfin_exporter_children_dropped_total", "counter",
+		  "Passive-open children the kernel dropped at birth (another CPU's child of the same request won): counted by TcpPassiveOpens, not connections.",
+		  e->children_dropped },
 		{ "synfin_exporter_scrapes_total", "counter",
 		  "Scrapes of /metrics served, this one included.", e->scrapes },
 		{ "synfin_exporter_scrape_errors_total", "counter",

@@ -284,6 +284,8 @@ static void print_event_note(FILE *f, const struct synfin_event *ev)
 	} else if (ev->flags & SYNFIN_F_LISTENER_TUPLE) {
 		fputs("  [listener's tuple: remote not known yet]", f);
 	}
+	if (ev->flags & SYNFIN_F_CHILD_DROPPED)
+		fputs("  [child dropped at birth: another CPU's child of this request won]", f);
 	if (ev->held_us)
 		fprintf(f, "  [happened %u.%03u ms earlier: held for the child's tuple]",
 			ev->held_us / 1000, ev->held_us % 1000);
@@ -432,10 +434,11 @@ void print_event_csv(FILE *f, const struct synfin_event *ev,
 		fputs(",,", f);
 	if (ev->kind != SYNFIN_EV_STATE || (ev->flags & SYNFIN_F_TIMEWAIT))
 		fprintf(f, "%u", ev->tw_count);
-	fprintf(f, ",%s%s%s%s,",
+	fprintf(f, ",%s%s%s%s%s,",
 		(ev->flags & SYNFIN_F_TIMEWAIT) ? "in_timewait " : "",
 		(ev->flags & SYNFIN_F_TW_HANDOFF) ? "handoff " : "",
 		(ev->flags & SYNFIN_F_LISTENER_TUPLE) ? "listener_tuple " : "",
+		(ev->flags & SYNFIN_F_CHILD_DROPPED) ? "child_dropped " : "",
 		(ev->flags & SYNFIN_F_TW_NO_ENTRY) ? "entered_before_load" : "");
 	event_numbers(&n, ev, "");
 	fprintf(f, ",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", n.ms, n.tx, n.rx, n.segs_out,
@@ -636,6 +639,8 @@ void print_event_json(FILE *f, const struct synfin_event *ev,
 		PUT_LIT(&l, ", \"listener_tuple\": true");
 	if (ev->flags & SYNFIN_F_TW_NO_ENTRY)
 		PUT_LIT(&l, ", \"entered_before_load\": true");
+	if (ev->flags & SYNFIN_F_CHILD_DROPPED)
+		PUT_LIT(&l, ", \"child_dropped\": true");
 	if (ev->held_us)
 		put_key_u64(&l, "held_us", ev->held_us);
 	put_event_numbers(&l, ev);

@@ -38,6 +38,24 @@ static bool module_installed(void)
 	return found;
 }
 
+/*
+ * An ioctl answered EOPNOTSUPP: the module was loaded with only some of
+ * its families (families=). Says which, and what to do.
+ */
+void report_family_missing(const char *what, const char *family)
+{
+	char fam[128] = "?";
+	FILE *f = fopen("/sys/module/synfin/parameters/families", "re");
+
+	if (f) {
+		if (fgets(fam, sizeof(fam), f))
+			fam[strcspn(fam, "\n")] = 0;
+		fclose(f);
+	}
+	report_error("%s: not available, the module was loaded with families=%s, without %s (reload it without families=, or with %s in the list)",
+		     what, fam, family, family);
+}
+
 static int open_device(struct source *src, const char *path)
 {
 	int abi;

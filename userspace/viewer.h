@@ -92,6 +92,8 @@ int source_next(struct source *src, struct synfin_event *ev);
 /* Records read and not yet returned: source_next() will not read(). */
 bool source_buffered(const struct source *src);
 void source_close(struct source *src);
+/* After EOPNOTSUPP: the module runs without that family (families=). */
+void report_family_missing(const char *what, const char *family);
 int capture_write_header(FILE *f, const struct synfin_clock *clock);
 
 /* format.c */
@@ -160,7 +162,9 @@ int cmd_metrics(const struct options *opt);
 struct metrics_snapshot {
 	bool module_wide;	/* stats and transitions readable (CAP_NET_ADMIN) */
 	struct synfin_stats stats;
+	bool have_transitions;	/* counted (families= may leave them out) */
 	struct synfin_transitions tr;
+	bool have_timewait;	/* TIME_WAIT counted (families= ...) */
 	bool have_health;	/* SYNFIN_IOC_HEALTH answered (older modules: ENOTTY) */
 	struct synfin_health health;
 	struct tw_view *ns;	/* one per netns shown */

@@ -13,6 +13,8 @@ crafted: records no module writes but a file can hold (a state number
 past the table), a timewait entry flagged in_timewait, comms in UTF-8,
 with a stray byte, and with a comma and a quote (a whole connection).
 many: N connections all open at once, then all closed (ladder's scaling).
+dropped: a server child and the twin the kernel dropped at birth (same
+cookie, flagged child_dropped): one connection, closed passively.
 
 The layout mirrors include/uapi/synfin.h: a 64-byte header, then
 128-byte records (ABI 1, the default: what older modules wrote) or
@@ -193,6 +195,25 @@ def lifecycle():
     return [ev(**d) for d in recs]
 
 
+def dropped():
+    """A server child and the one the kernel dropped at birth: two segments
+    completed one handshake on two CPUs; both children carry the request's
+    cookie, the loser (flag 0x20 on its two records) goes SYN_RECV>CLOSE
+    while the winner lives on and is closed passively."""
+    lo, t, s = "127.0.0.1", MONO0 + 1_000_000, 4503599627370700
+    win = conn([(0.100, "LISTEN>SYN_RECV", {}),
+                (0.112, "SYN_RECV>ESTABLISHED", {}),
+                (17.5, "ESTABLISHED>CLOSE_WAIT", {}),
+                (18.2, "CLOSE_WAIT>LAST_ACK", dict(flags=0)),
+                (18.3, "LAST_ACK>CLOSE", {})],
+               t, s, 2, lo, 9410, lo, 43236, pid=300, comm=b"server")
+    lose = conn([(0.600, "LISTEN>SYN_RECV", dict(flags=0x21)),
+                 (0.602, "SYN_RECV>CLOSE", dict(flags=0x21))],
+                t, s, 2, lo, 9410, lo, 43236, pid=300, comm=b"server", cpu=1)
+    recs = sorted(win + lose, key=lambda d: d["ts"])
+    return [ev(**d) for d in recs]
+
+
 def basic(abi):
     c4, s4, c6 = 4503599627370497, 4503599627370498, 4503599627370499
     t = MONO0 + 1_000_000
@@ -275,7 +296,7 @@ def many(n):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
-    p.add_argument("--scenario", default="basic", choices=["basic", "empty", "lifecycle", "crafted", "many"])
+    p.add_argument("--scenario", default="basic", choices=["basic", "empty", "lifecycle", "crafted", "many", "dropped"])
     p.add_argument("-n", type=int, default=20000, help="connections, for --scenario many")
     p.add_argument("--abi", type=int, default=1, help="ABI of the records")
     p.add_argument("--header-abi", type=int, default=None)
@@ -285,7 +306,7 @@ def main():
     global ABI
     ABI = a.abi
     recs = {"basic": lambda: basic(a.abi), "empty": list, "lifecycle": lifecycle,
-            "crafted": crafted, "many": lambda: many(a.n)}[a.scenario]()
+            "crafted": crafted, "many": lambda: many(a.n), "dropped": dropped}[a.scenario]()
     if a.bad_kind:
         recs.insert(2, ev(kind=99))
     hdr_abi = a.header_abi if a.header_abi is not None else a.abi

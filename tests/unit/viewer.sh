@@ -106,6 +106,25 @@ check help 0 - EMPTY -- $V --help
 grep -q '^Usage: synfin' $W/out; result help-text $?
 check version 0 - EMPTY -- $V -V
 
+# A server child and its twin the kernel dropped at birth (same cookie):
+# one connection, closed passively, not a reset plus a partial one.
+$MK $W/dropped.cap --scenario dropped
+$PY - "$V" $W/dropped.cap >$W/pyout 2>&1 <<'PY'
+import json, subprocess, sys
+v, cap = sys.argv[1], sys.argv[2]
+run = lambda *a: [json.loads(l) for l in subprocess.run([v, *a, "-r", cap], check=True,
+                  capture_output=True, text=True).stdout.splitlines()]
+life = run("life", "-j")
+assert [(c["closer"], c["partial"], c["duration_ns"]) for c in life] == [("passive", False, 18200000)], life
+tail = run("-j")
+assert [e.get("child_dropped", False) for e in tail] == [False, False, True, True, False, False, False], tail
+csv = subprocess.run([v, "-r", cap, "--csv"], check=True, capture_output=True, text=True).stdout
+assert csv.count("child_dropped") == 2, csv
+PY
+result life-child-dropped-at-birth $? "$(cat $W/pyout)"
+check ladder-child-dropped 0 - EMPTY -- $V ladder -r $W/dropped.cap
+grep -q 'CLOSE_WAIT' $W/out; result ladder-child-dropped-whole $? "$(cat $W/out)"
+
 # life, ladder, CSV and filters on whole connections (mkcap.py lifecycle):
 # a local pair closed by the client, a passive close for a remote client,
 # refused, an IPv6 reset, a simultaneous close, a lost marker.

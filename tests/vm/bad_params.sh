@@ -7,7 +7,8 @@ rmmod synfin || fail "rmmod before the test"
 ok=0
 for bad in ring_size=1000 ring_size=0 ring_size=32 ring_size=2097152 ring_size=abc ring_size=-64 \
 	   hook=bogus hook= tw_max=10 tw_max=99999999 owner_max=abc \
-	   wake_delay_us=1000001 wake_delay_us=-1 wake_delay_us=x; do
+	   wake_delay_us=1000001 wake_delay_us=-1 wake_delay_us=x \
+	   families=bogus families=state,bogus families= families=all,state; do
 	if insmod "$SYNFIN_MODULE" "$bad" 2>$W/err; then
 		note "$bad: loaded, should be refused"; ok=1; rmmod synfin
 	else
