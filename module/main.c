@@ -89,7 +89,12 @@ MODULE_PARM_DESC(hook,
 u32 synfin_families __read_mostly = SYNFIN_FAM_ALL;
 
 static const char *const synfin_family_names[] = {
-	"state", "timewait", "owner", "accept", "clone", "counts",
+	[ilog2(SYNFIN_FAM_STATE)]	= "state",
+	[ilog2(SYNFIN_FAM_TIMEWAIT)]	= "timewait",
+	[ilog2(SYNFIN_FAM_OWNER)]	= "owner",
+	[ilog2(SYNFIN_FAM_ACCEPT)]	= "accept",
+	[ilog2(SYNFIN_FAM_CLONE)]	= "clone",
+	[ilog2(SYNFIN_FAM_COUNTS)]	= "counts",
 };
 
 /* "all", "none", or a comma list of synfin_family_names. */
@@ -124,24 +129,36 @@ static int synfin_param_set_families(const char *val,
 		fam |= BIT(i);
 	}
 	kfree(list);
-	if (!err)
-		synfin_families = fam;
-	return err;
+	if (err)
+		return err;
+	/* accept and clone only feed the owner cache: not without it. */
+	if (!(fam & SYNFIN_FAM_OWNER) && (fam & (SYNFIN_FAM_ACCEPT | SYNFIN_FAM_CLONE))) {
+		pr_info("families=%s: accept and clone left out, they feed the owner cache\n", val);
+		fam &= ~(SYNFIN_FAM_ACCEPT | SYNFIN_FAM_CLONE);
+	}
+	synfin_families = fam;
+	return 0;
 }
 
-static int synfin_param_get_families(char *buf, const struct kernel_param *kp)
+/* The families as the parameter reads back, with a newline. */
+static int synfin_families_format(char *buf, size_t len)
 {
 	int i, n = 0;
 
 	if (synfin_families == SYNFIN_FAM_ALL)
-		return sysfs_emit(buf, "all\n");
+		return scnprintf(buf, len, "all\n");
 	if (!synfin_families)
-		return sysfs_emit(buf, "none\n");
+		return scnprintf(buf, len, "none\n");
 	for (i = 0; i < ARRAY_SIZE(synfin_family_names); i++)
 		if (synfin_families & BIT(i))
-			n += sysfs_emit_at(buf, n, "%s%s", n ? "," : "",
-					   synfin_family_names[i]);
-	return n + sysfs_emit_at(buf, n, "\n");
+			n += scnprintf(buf + n, len - n, "%s%s", n ? "," : "",
+				       synfin_family_names[i]);
+	return n + scnprintf(buf + n, len - n, "\n");
+}
+
+static int synfin_param_get_families(char *buf, const struct kernel_param *kp)
+{
+	return synfin_families_format(buf, PAGE_SIZE);
 }
 
 static const struct kernel_param_ops synfin_families_ops = {
@@ -241,9 +258,11 @@ static void synfin_hook_unregister(void)
 
 static int __init synfin_init(void)
 {
+	char fam[64];
 	int err;
 
 	BUILD_BUG_ON(sizeof(struct synfin_event) != SYNFIN_EVENT_SIZE);
+	BUILD_BUG_ON(ARRAY_SIZE(synfin_family_names) != ilog2(SYNFIN_FAM_ALL + 1));
 	BUILD_BUG_ON(sizeof(struct synfin_capture_header) !=
 		     SYNFIN_CAPTURE_HEADER_SIZE);
 
@@ -271,16 +290,17 @@ static int __init synfin_init(void)
 	if (err)
 		goto unhook;
 
-	if (synfin_families == SYNFIN_FAM_ALL)
+	if (synfin_families == SYNFIN_FAM_ALL) {
 		pr_info("loaded: ABI %d, %u records per CPU ring, hook %s\n",
 			SYNFIN_ABI_VERSION, synfin_ring_size,
 			synfin_hook_names[synfin_hook_active]);
-	else
-		pr_info("loaded: ABI %d, %u records per CPU ring, hook %s, families 0x%x only\n",
+	} else {
+		synfin_families_format(fam, sizeof(fam));	/* ends in \n */
+		pr_info("loaded: ABI %d, %u records per CPU ring, hook %s, only families %s",
 			SYNFIN_ABI_VERSION, synfin_ring_size,
 			synfin_family(SYNFIN_FAM_STATE) ?
-			synfin_hook_names[synfin_hook_active] : "none",
-			synfin_families);
+			synfin_hook_names[synfin_hook_active] : "none", fam);
+	}
 	return 0;
 
 unhook:

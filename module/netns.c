@@ -43,7 +43,9 @@ static int __net_init synfin_pernet_init(struct net *net)
 	pn->id = atomic64_inc_return(&synfin_net_seq);
 #endif
 	pn->tw_pde = synfin_tw_proc_create(net);
-	if (!pn->tw_pde)
+	if (IS_ERR(pn->tw_pde))
+		pn->tw_pde = NULL;	/* not wanted */
+	else if (!pn->tw_pde)
 		pr_warn_ratelimited("no /proc/net/synfin_tw in netns %u: cannot create it\n",
 				    net->ns.inum);
 	return 0;

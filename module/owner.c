@@ -160,7 +160,7 @@ static void synfin_owner_fill(struct synfin_owner *o, u32 pid, u32 tgid,
 }
 
 /*
- * keep: an owner already there (a later, better one) stays as it is.
+ * keep: an owner and a time already there (later, better ones) stay.
  * changed_ns: the connection changed state then (0: no change now).
  */
 static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
@@ -177,7 +177,9 @@ static void synfin_owner_store(u64 cookie, u32 pid, u32 tgid, const char *comm,
 	o = synfin_owner_find_add(b, cookie, tgid != 0, &added);
 	if (o) {
 		o->touched = jiffies;
-		if (changed_ns)
+		/* keep: a later change already timed (a Fast Open child's ACK
+		 * on another CPU while its clone was held) keeps its time. */
+		if (changed_ns && (added || !keep || !o->changed_ns))
 			o->changed_ns = changed_ns;
 		if (added || !keep || !o->tgid)
 			synfin_owner_fill(o, pid, tgid, comm);

@@ -429,14 +429,18 @@ void synfin_record_state(const struct sock *sk, int oldstate, int newstate)
 	}
 
 	/*
-	 * A child whose first change after its clone is SYN_RECV->CLOSE, never
-	 * hashed, was dropped at birth: another CPU's child of the same request
-	 * sock won (tcp_v4_syn_recv_sock()'s own_req), or it could not be
-	 * hashed. It carries the winner's cookie: it must not touch the
-	 * winner's entry, and its records say so.
+	 * A child whose first change after its clone is SYN_RECV->CLOSE closed
+	 * in the call that made it: dropped at birth. Another CPU's child of
+	 * the same request sock won the hash (tcp_v4_syn_recv_sock()'s
+	 * own_req: the twin carries the same cookie), or it could not be
+	 * routed or hashed, or its listener was closing. It must not touch the
+	 * entry of its cookie, and its records say so. Not a Fast Open child:
+	 * it lives on from its SYN (fastopen_rsk is set until its handshake
+	 * ends), its clone may still be held when it is reset.
 	 */
 	dropped = cs->clone_sk == sk && oldstate == TCP_SYN_RECV &&
-		  newstate == TCP_CLOSE && sk_unhashed(sk);
+		  newstate == TCP_CLOSE &&
+		  !rcu_access_pointer(tcp_sk(sk)->fastopen_rsk);
 	if (cs->clone_sk == sk)
 		synfin_complete_clone(cs, sk, dropped);
 	else

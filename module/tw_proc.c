@@ -44,6 +44,9 @@ static int synfin_tw_proc_show(struct seq_file *m, void *v)
 /* This netns's file (netns.c makes one per netns); NULL if it cannot. */
 struct proc_dir_entry *synfin_tw_proc_create(struct net *net)
 {
+	/* Without timewait (families=) there are no counts to show. */
+	if (!synfin_family(SYNFIN_FAM_TIMEWAIT))
+		return ERR_PTR(-EOPNOTSUPP);
 	return proc_create_net_single("synfin_tw", 0444, net->proc_net,
 				      synfin_tw_proc_show, NULL);
 }

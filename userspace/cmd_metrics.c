@@ -449,6 +449,7 @@ int metrics_snapshot_take(struct metrics_snapshot *s, int fd, const struct optio
 		err = tw_netns_list(fd, &all, &n);
 		if (err == EOPNOTSUPP) {
 			s->have_timewait = false;
+			free(all);
 			return 0;
 		}
 		if (err) {

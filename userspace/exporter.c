@@ -110,16 +110,22 @@ static struct conn_slot *slot_find(struct exporter *e, uint64_t cookie)
 	}
 }
 
-static void slot_add(struct exporter *e, uint64_t cookie, uint64_t born_ns)
+static void slot_add(struct exporter *e, uint64_t cookie, uint64_t born_ns,
+		     bool passive)
 {
 	struct conn_slot *c = slot_find(e, cookie);
 	size_t i;
 
-	/* Already open: a second socket with its cookie (a passive open's
-	 * child dropped at birth, held back too long to be marked): the
-	 * first, which lives on, keeps the slot. */
-	if (c)
+	if (c) {
+		/* A second child with a live one's cookie: the first keeps the
+		 * slot (a twin dropped at birth is flagged and never comes
+		 * here, unless the module could not tell). */
+		if (passive)
+			return;
+		/* A closed socket connecting again (its CLOSE missed). */
+		*c = (struct conn_slot){ .cookie = cookie, .born_ns = born_ns };
 		return;
+	}
 	if (e->n_conns >= CONN_MAX) {
 		e->untracked++;
 		return;
@@ -205,7 +211,8 @@ static void account(struct exporter *e, const struct synfin_event *ev)
 	    (ev->oldstate == SYNFIN_TCP_LISTEN && ev->newstate == SYNFIN_TCP_SYN_RECV)) {
 		uint64_t held = (uint64_t)ev->held_us * 1000;
 
-		slot_add(e, ev->cookie, ev->ts_ns > held ? ev->ts_ns - held : ev->ts_ns);
+		slot_add(e, ev->cookie, ev->ts_ns > held ? ev->ts_ns - held : ev->ts_ns,
+			 ev->oldstate == SYNFIN_TCP_LISTEN);
 		return;
 	}
 	c = slot_find(e, ev->cookie);
@@ -279,7 +286,7 @@ static void write_stream(FILE *f, const struct exporter *e)
 		{ "synfin_exporter_connections_open", "gauge",
 		  "Connections the exporter saw open and not yet closed.", e->n_conns },
 		{ "synfin_exporter_children_dropped_total", "counter",
-		  "Passive-open children the kernel dropped at birth (another CPU's child of the same request won): counted by TcpPassiveOpens, not connections.",
+		  "Passive-open children the kernel dropped at birth (mostly: two segments completed one handshake on two CPUs, one child won): counted in TcpPassiveOpens, never connections.",
 		  e->children_dropped },
 		{ "synfin_exporter_scrapes_total", "counter",
 		  "Scrapes of /metrics served, this one included.", e->scrapes },

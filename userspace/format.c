@@ -285,7 +285,7 @@ static void print_event_note(FILE *f, const struct synfin_event *ev)
 		fputs("  [listener's tuple: remote not known yet]", f);
 	}
 	if (ev->flags & SYNFIN_F_CHILD_DROPPED)
-		fputs("  [child dropped at birth: another CPU's child of this request won]", f);
+		fputs("  [child dropped at birth: never a connection]", f);
 	if (ev->held_us)
 		fprintf(f, "  [happened %u.%03u ms earlier: held for the child's tuple]",
 			ev->held_us / 1000, ev->held_us % 1000);

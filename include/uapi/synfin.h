@@ -162,11 +162,12 @@ struct synfin_event {
  * timewait when synfin loaded), so tw_duration_ns is 0. */
 #define SYNFIN_F_TW_NO_ENTRY	0x10
 /* A passive-open child the kernel dropped at birth: its first change after
- * LISTEN->SYN_RECV is SYN_RECV->CLOSE, before it was ever hashed (another
- * CPU's child of the same request sock won the race to replace it, or it
- * could not be hashed). Both children are cloned from the request sock, so
- * both carry its cookie: set on both of the loser's records, so readers
- * that follow connections by cookie leave them out. Never a connection. */
+ * LISTEN->SYN_RECV is SYN_RECV->CLOSE, in the call that made it. Mostly
+ * two segments completing one handshake on two CPUs: both clone the
+ * request sock, so both children carry its cookie, and the one that loses
+ * the hash is dropped; else it could not be routed or hashed, or its
+ * listener was closing. Set on both of its records: never a connection,
+ * and readers that follow connections by cookie leave them out. */
 #define SYNFIN_F_CHILD_DROPPED	0x20
 
 /* Why a timewait sock went away (struct synfin_event.tw_reason). */
