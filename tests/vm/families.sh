@@ -45,7 +45,7 @@ if c["child_dropped"]:
     print("  (and %d records of children dropped at birth)" % c["child_dropped"], file=sys.stderr)
 EOF
 }
-stat() { $DEVCHECK stats | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+stat() { $DEVCHECK stats | tr " " "\n" | sed -n "s/^$1=//p"; }
 # What the kernel lists as probed, for the families loaded.
 probes() { # -> "tw=Y/N accept=Y/N clone=Y/N"
 	local tw=N acc=N cl=N
