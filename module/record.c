@@ -340,8 +340,7 @@ static void synfin_hold_clone(struct synfin_cpu_state *cs,
 {
 	u64 listener, child, now = ktime_get_ns();
 
-	synfin_flush_clone(cs);
-	cs->clone_inherit = false;
+	synfin_flush_clone(cs);	/* leaves clone_inherit false */
 	if (synfin_clone_note_take(cs, sk, &listener, &child)) {
 		ev->cookie = child;
 		/* Its own entry once its next change says it lives on. */

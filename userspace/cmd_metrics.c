@@ -447,12 +447,9 @@ int metrics_snapshot_take(struct metrics_snapshot *s, int fd, const struct optio
 	s->have_timewait = true;
 	if (opt->all_netns) {
 		err = tw_netns_list(fd, &all, &n);
-		if (err == EOPNOTSUPP) {
-			s->have_timewait = false;
-			free(all);
-			return 0;
-		}
-		if (err) {
+		if (err == EOPNOTSUPP)
+			n = 0;	/* no timewait family: add_netns() below says so */
+		else if (err) {
 			report_error("listing network namespaces: %s", strerror(err));
 			free(all);
 			return -1;
